@@ -1,0 +1,42 @@
+# The same commands for people and CI.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+
+.PHONY: run test lint format bench docs clean
+
+$(BIN)/hubbub: pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(UV) || $(BIN)/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+	$(UV) sync --frozen --inexact --quiet
+	touch $(BIN)/hubbub
+
+## run: start the hub on 127.0.0.1 with the embedded SQLite database
+run: $(BIN)/hubbub
+	$(BIN)/hubbub serve
+
+## test: the whole suite
+test: $(BIN)/hubbub
+	$(BIN)/pytest
+
+## lint: ruff (lint + format check) and mypy strict
+lint: $(BIN)/hubbub
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(BIN)/hubbub
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+## bench: throughput and latency against this machine's ceilings
+bench: $(BIN)/hubbub
+	$(BIN)/python -m bench
+
+## docs: regenerate the generated reference pages
+docs: $(BIN)/hubbub
+	$(BIN)/python -m hubbub.docgen
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

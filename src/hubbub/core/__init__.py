@@ -1,0 +1,1 @@
+"""The domain core: models, rules and services. Imports no framework, driver or adapter."""

@@ -1,0 +1,144 @@
+"""Agents: who a credential may act as, profiles, listing."""
+
+from __future__ import annotations
+
+import time
+from typing import get_args
+
+from hubbub.core import names
+from hubbub.core.errors import Forbidden, InvalidInput, NotFound
+from hubbub.core.keys import Credential
+from hubbub.core.limits import Limits
+from hubbub.core.models import Agent, AgentStatus, AgentVisibility
+from hubbub.core.store import AgentChanges, AgentQuery, Store
+
+STATUSES: tuple[str, ...] = get_args(AgentStatus)
+VISIBILITIES: tuple[str, ...] = get_args(AgentVisibility)
+
+
+class AgentService:
+    """Resolve the acting agent of a request and manage agent profiles."""
+
+    def __init__(self, store: Store, limits: Limits, *, cache_seconds: float = 5.0) -> None:
+        self._store = store
+        self._limits = limits
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Agent]] = {}
+
+    async def act_as(self, credential: Credential, name: str) -> Agent:
+        """The agent ``name`` for this credential, registering it on first use.
+
+        A machine key acts only as ``{machine}-…`` agents; the admin key as any existing one.
+        """
+        names.check_agent(name)
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] > time.monotonic():
+            agent = hit[1]
+            self._authorize(credential, agent.name)
+            return agent
+        self._authorize(credential, name)
+        if credential.is_admin:
+            found = await self._store.agent(name)
+            if found is None:
+                raise NotFound(f"no agent named {name!r}", code="agent_not_found")
+            agent = found
+        else:
+            assert credential.machine is not None
+            agent = await self._store.ensure_agent(name, credential.machine, "agent")
+        self._remember(agent)
+        return agent
+
+    @staticmethod
+    def _authorize(credential: Credential, name: str) -> None:
+        if credential.is_admin:
+            return
+        assert credential.machine is not None
+        if not names.agent_belongs_to(name, credential.machine):
+            raise Forbidden(
+                f"this key belongs to machine {credential.machine!r} and may act only as "
+                f"agents named '{credential.machine}-…', not {name!r}",
+                code="wrong_machine",
+            )
+
+    def _remember(self, agent: Agent) -> None:
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[agent.name] = (time.monotonic() + self._cache_seconds, agent)
+
+    async def get(self, name: str) -> Agent:
+        """One agent by name."""
+        names.check_agent(name)
+        agent = await self._store.agent(name)
+        if agent is None:
+            raise NotFound(f"no agent named {name!r}", code="agent_not_found")
+        return agent
+
+    async def list(
+        self,
+        viewer: Agent | None,
+        *,
+        tag: str | None = None,
+        capability: str | None = None,
+        status: str | None = None,
+        machine: str | None = None,
+    ) -> list[Agent]:
+        """Listed agents matching every filter; hidden and ghost agents only for admins."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"bad status {status!r}: one of {', '.join(STATUSES)}")
+        if tag is not None:
+            names.check_tag(tag)
+        if capability is not None:
+            names.check_tag(capability)
+        if machine is not None:
+            names.check_machine(machine)
+        query = AgentQuery(
+            tag=tag,
+            capability=capability,
+            status=status,
+            machine=machine,
+            include_unlisted=viewer is None,
+        )
+        agents = await self._store.list_agents(query)
+        unlisted_self = (
+            viewer is not None
+            and viewer.visibility != "visible"
+            and all(a.id != viewer.id for a in agents)
+            and self._matches(viewer, query)
+        )
+        if unlisted_self:
+            assert viewer is not None
+            agents.append(viewer)
+            agents.sort(key=lambda a: a.name)
+        return agents
+
+    @staticmethod
+    def _matches(agent: Agent, query: AgentQuery) -> bool:
+        return (
+            (query.tag is None or query.tag in agent.tags)
+            and (query.capability is None or query.capability in agent.capabilities)
+            and (query.status is None or query.status == agent.status)
+            and (query.machine is None or query.machine == agent.machine)
+        )
+
+    async def update(self, agent: Agent, changes: AgentChanges) -> Agent:
+        """Change the acting agent's own profile."""
+        if changes.status is not None and changes.status not in STATUSES:
+            raise InvalidInput(f"bad status {changes.status!r}: one of {', '.join(STATUSES)}")
+        if changes.visibility is not None and changes.visibility not in VISIBILITIES:
+            raise InvalidInput(
+                f"bad visibility {changes.visibility!r}: one of {', '.join(VISIBILITIES)}"
+            )
+        if changes.label is not None:
+            names.check_tag(changes.label)
+        for values in (changes.tags, changes.capabilities):
+            if values is None:
+                continue
+            if len(values) > self._limits.max_tags:
+                raise InvalidInput(f"at most {self._limits.max_tags} tags or capabilities")
+            for value in values:
+                names.check_tag(value)
+        if changes.status_note is not None and len(changes.status_note) > 200:
+            raise InvalidInput("status note is over 200 characters")
+        updated = await self._store.update_agent(agent.id, changes)
+        self._remember(updated)
+        return updated

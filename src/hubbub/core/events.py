@@ -1,0 +1,65 @@
+"""Events: the append-only record of every state change, written in the same transaction as
+the change. Each store appends what these builders return, so every engine records the same."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hubbub.core.models import Message
+
+MESSAGE_POSTED = "message.posted"
+MESSAGE_EDITED = "message.edited"
+MESSAGE_DELETED = "message.deleted"
+CHANNEL_CREATED = "channel.created"
+CHANNEL_ARCHIVED = "channel.archived"
+MEMBER_JOINED = "member.joined"
+MEMBER_LEFT = "member.left"
+INBOX_ITEM = "inbox.item"
+INBOX_ACKED = "inbox.acked"
+AGENT_UPDATED = "agent.updated"
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append. ``channel_id`` scopes it to a channel's readers, ``agent_id`` to one
+    agent; neither means every agent may see it."""
+
+    type: str
+    payload: dict[str, Any]
+    channel_id: int | None = None
+    agent_id: int | None = None
+
+
+def message_event(kind: str, message: Message, channel_id: int) -> NewEvent:
+    """A message was posted, edited or deleted."""
+    return NewEvent(kind, {"message": message.model_dump(mode="json")}, channel_id=channel_id)
+
+
+def inbox_event(agent_id: int, item_id: int, kind: str, message_id: int, sender: str) -> NewEvent:
+    """Something landed in ``agent_id``'s inbox."""
+    return NewEvent(
+        INBOX_ITEM,
+        {"item_id": item_id, "kind": kind, "message_id": message_id, "from": sender},
+        agent_id=agent_id,
+    )
+
+
+def acked_event(agent_id: int, item_ids: list[int]) -> NewEvent:
+    """``agent_id`` acknowledged these inbox items (a read receipt)."""
+    return NewEvent(INBOX_ACKED, {"item_ids": item_ids}, agent_id=agent_id)
+
+
+def channel_event(event_type: str, channel_id: int, name: str, **extra: Any) -> NewEvent:
+    """A channel was created or archived."""
+    return NewEvent(event_type, {"channel": name, **extra}, channel_id=channel_id)
+
+
+def member_event(kind: str, channel_id: int, channel: str, agent: str) -> NewEvent:
+    """An agent joined or left a channel."""
+    return NewEvent(kind, {"channel": channel, "agent": agent}, channel_id=channel_id)
+
+
+def agent_event(agent_name: str, fields: dict[str, Any]) -> NewEvent:
+    """An agent changed its profile or status."""
+    return NewEvent(AGENT_UPDATED, {"agent": agent_name, **fields})

@@ -1,0 +1,36 @@
+"""The hub: every service wired over one store. Adapters hold one of these."""
+
+from __future__ import annotations
+
+from hubbub.core.agents import AgentService
+from hubbub.core.channels import ChannelService
+from hubbub.core.inbox import InboxService
+from hubbub.core.keys import KeyService
+from hubbub.core.limits import Limits
+from hubbub.core.messages import MessageService
+from hubbub.core.search import SearchService
+from hubbub.core.store import Store
+
+
+class Hub:
+    """The domain core as one object."""
+
+    def __init__(
+        self, store: Store, limits: Limits | None = None, *, cache_seconds: float = 5.0
+    ) -> None:
+        self.store = store
+        self.limits = limits or Limits()
+        self.keys = KeyService(store, cache_seconds=cache_seconds)
+        self.agents = AgentService(store, self.limits, cache_seconds=cache_seconds)
+        self.channels = ChannelService(store, self.limits)
+        self.messages = MessageService(store, self.limits, self.channels)
+        self.inbox = InboxService(store, self.limits, self.channels)
+        self.search = SearchService(store, self.channels)
+
+    async def open(self) -> None:
+        """Open the store (and migrate it)."""
+        await self.store.open()
+
+    async def close(self) -> None:
+        """Flush and close the store."""
+        await self.store.close()

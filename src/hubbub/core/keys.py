@@ -1,0 +1,109 @@
+"""Credentials: machine keys and the admin key. Secrets are shown once and stored as SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from hubbub.core import names
+from hubbub.core.errors import InvalidInput, NotFound, Unauthorized
+from hubbub.core.models import KeyInfo, KeyKind, NewKey
+from hubbub.core.store import Store
+
+KEY_PREFIX = "hb_"
+
+
+def digest(secret: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret(kind: KeyKind) -> str:
+    """A fresh random key; admin keys say so in their prefix."""
+    body = secrets.token_urlsafe(32)
+    return f"{KEY_PREFIX}admin_{body}" if kind == "admin" else f"{KEY_PREFIX}{body}"
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who is calling: an admin, or a machine whose agents the key may act as."""
+
+    key_id: int
+    kind: KeyKind
+    machine: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "admin"
+
+
+class KeyService:
+    """Issue, list, revoke and verify keys.
+
+    Verified keys are cached for ``cache_seconds``; a revocation through this process drops
+    the cache at once, other processes notice within ``cache_seconds``.
+    """
+
+    def __init__(self, store: Store, *, cache_seconds: float = 5.0) -> None:
+        self._store = store
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Credential | None]] = {}
+
+    async def create(self, kind: KeyKind, machine: str | None, label: str | None) -> NewKey:
+        """Create a key. Machine keys name their machine; admin keys name none."""
+        if kind == "machine":
+            if machine is None:
+                raise InvalidInput("a machine key needs a machine name", code="bad_name")
+            names.check_machine(machine)
+        elif machine is not None:
+            raise InvalidInput("an admin key belongs to no machine", code="invalid")
+        if label is not None and len(label) > 200:
+            raise InvalidInput("key label is over 200 characters", code="invalid")
+        secret = new_secret(kind)
+        info = await self._store.create_key(kind, machine, label, secret[:12], digest(secret))
+        return NewKey(key=secret, info=info)
+
+    async def list(self) -> list[KeyInfo]:
+        """Every key, revoked ones included, newest last."""
+        return await self._store.list_keys()
+
+    async def revoke(self, key_id: int) -> KeyInfo:
+        """Revoke a key; it stops working immediately in this process."""
+        info = await self._store.revoke_key(key_id)
+        if info is None:
+            raise NotFound(f"no key with id {key_id}", code="key_not_found")
+        self._cache.clear()
+        return info
+
+    async def has_admin(self) -> bool:
+        """True once an admin key exists."""
+        return await self._store.count_keys("admin") > 0
+
+    async def verify(self, secret: str) -> Credential:
+        """The credential a presented key stands for, or :class:`Unauthorized`."""
+        if not secret.startswith(KEY_PREFIX):
+            raise Unauthorized("malformed key: hub keys start with 'hb_'", code="bad_key")
+        hashed = digest(secret)
+        now = time.monotonic()
+        hit = self._cache.get(hashed)
+        if hit is not None and hit[0] > now:
+            credential = hit[1]
+        else:
+            credential = await self._lookup(hashed)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[hashed] = (now + self._cache_seconds, credential)
+        if credential is None:
+            raise Unauthorized("unknown or revoked key", code="bad_key")
+        return credential
+
+    async def _lookup(self, hashed: str) -> Credential | None:
+        stored = await self._store.key_by_digest(hashed)
+        if stored is None or stored.info.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(stored.digest, hashed):
+            return None
+        return Credential(stored.info.id, stored.info.kind, stored.info.machine)

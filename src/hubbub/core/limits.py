@@ -1,0 +1,18 @@
+"""The limits every service enforces; set from the hub's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Sizes and rates the core enforces, each failing with a clear 4xx."""
+
+    max_content_bytes: int = 32 * 1024
+    max_metadata_bytes: int = 8 * 1024
+    max_topic_chars: int = 500
+    max_tags: int = 32
+    channel_creates_per_hour: int = 30
+    max_page: int = 500
+    max_send_recipients: int = 500

@@ -1,0 +1,400 @@
+"""Messages: posting, reading, threads, edits, deletes and sends to any target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from hubbub.core import access, names
+from hubbub.core.channels import ChannelService
+from hubbub.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from hubbub.core.limits import Limits
+from hubbub.core.mentions import parse_mentions
+from hubbub.core.models import (
+    Agent,
+    Channel,
+    InboxKind,
+    Message,
+    MessagePage,
+    PostResult,
+    SendResult,
+    Thread,
+)
+from hubbub.core.store import AgentQuery, MessageEdit, NewChannel, NewMessage, Store
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+class MessageService:
+    """Post and read messages; route sends to channels, agents and groups of agents."""
+
+    def __init__(self, store: Store, limits: Limits, channels: ChannelService) -> None:
+        self._store = store
+        self._limits = limits
+        self._channels = channels
+
+    # checks
+
+    def _check_body(self, content: str, metadata: dict[str, Any] | None) -> None:
+        if not content.strip():
+            raise InvalidInput("message content is empty", code="empty_content")
+        size = len(content.encode())
+        if size > self._limits.max_content_bytes:
+            raise TooLarge(
+                f"content is {size} bytes; the limit is {self._limits.max_content_bytes}",
+                code="content_too_large",
+            )
+        if metadata:
+            meta_size = len(orjson.dumps(metadata))
+            if meta_size > self._limits.max_metadata_bytes:
+                raise TooLarge(
+                    f"metadata is {meta_size} bytes; the limit is "
+                    f"{self._limits.max_metadata_bytes}",
+                    code="metadata_too_large",
+                )
+
+    @staticmethod
+    def _check_key(key: str | None) -> None:
+        if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+            raise InvalidInput(
+                f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
+                code="bad_idempotency_key",
+            )
+
+    @staticmethod
+    def _check_replay(result: PostResult, channel: str, content: str, meta: dict[str, Any]) -> None:
+        old = result.message
+        if result.replayed and (
+            old.channel != channel or old.content != content or old.metadata != meta
+        ):
+            raise Conflict(
+                f"Idempotency-Key was already used for message {old.id} with a different body",
+                code="idempotency_conflict",
+            )
+
+    # mentions
+
+    async def _mention_inbox(
+        self, author: Agent, content: str, channel: Channel | None, skip: set[str]
+    ) -> tuple[list[str], list[tuple[int, InboxKind]]]:
+        """Real agents mentioned, and inbox entries for those who may read the channel."""
+        candidates = [n for n in parse_mentions(content) if n != author.name]
+        if not candidates:
+            return [], []
+        agents = {a.name: a for a in await self._store.agents_named(candidates)}
+        mentioned = [n for n in candidates if n in agents]
+        readers: set[str] | None = None
+        if channel is not None and access.needs_membership(channel):
+            readers = set(await self._store.member_names(channel.id))
+        inbox: list[tuple[int, InboxKind]] = [
+            (agents[n].id, "mention")
+            for n in mentioned
+            if n not in skip and (readers is None or n in readers)
+        ]
+        return mentioned, inbox
+
+    # posting
+
+    async def post(
+        self,
+        author: Agent,
+        channel_name: str,
+        content: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        reply_to: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> PostResult:
+        """Post in a channel; ``general``, ``global``, ``project-*``, ``tech-*`` appear on first
+        post. Mentions of real agents who can read the channel land in their inboxes."""
+        meta = metadata or {}
+        self._check_body(content, meta)
+        self._check_key(idempotency_key)
+        if channel_name.startswith("dm:"):
+            raise InvalidInput("send DMs to '@agent', not to a dm: channel", code="bad_target")
+        names.check_channel(channel_name)
+        channel = await self._store.channel(channel_name)
+        target: int | NewChannel
+        if channel is None:
+            if not names.is_auto_channel(channel_name):
+                raise NotFound(
+                    f"no channel named {channel_name!r}: create it first (only general, global, "
+                    "project-* and tech-* appear on first post)",
+                    code="channel_not_found",
+                )
+            await self._channels.check_create_rate(author)
+            target = NewChannel(name=channel_name, created_by=author.id, members=(author.id,))
+        else:
+            member = access.needs_membership(channel) and await self._store.is_member(
+                channel.id, author.id
+            )
+            access.check_writable(channel, channel_name, member)
+            target = channel.id
+        thread_id = await self._thread_of(reply_to, channel_name)
+        mentions, inbox = await self._mention_inbox(author, content, channel, set())
+        result = await self._store.post(
+            NewMessage(
+                channel=target,
+                author_id=author.id,
+                content=content,
+                metadata=meta,
+                mentions=mentions,
+                inbox=inbox,
+                reply_to=reply_to,
+                thread_id=thread_id,
+                idempotency_key=idempotency_key,
+            )
+        )
+        self._check_replay(result, channel_name, content, meta)
+        return result
+
+    async def _thread_of(self, reply_to: int | None, channel_name: str) -> int | None:
+        if reply_to is None:
+            return None
+        parent = await self._store.message(reply_to)
+        if parent is None or parent.channel != channel_name:
+            raise InvalidInput(
+                f"reply_to {reply_to} is not a message in this channel", code="bad_reply_to"
+            )
+        return parent.thread_id or parent.id
+
+    async def send(
+        self,
+        author: Agent,
+        target: str,
+        content: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        reply_to: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> SendResult:
+        """Send to ``#channel``, ``@agent``, ``label:``/``tag:``/``cap:`` or ``broadcast``.
+
+        Agents reached through a label, tag or capability each get a DM; a broadcast is one
+        post in ``#global`` with an inbox entry for every routable agent. A target that reaches
+        no one is an error.
+        """
+        parsed = names.parse_target(target)
+        meta = metadata or {}
+        if parsed.kind == "channel":
+            posted = await self.post(
+                author,
+                parsed.value,
+                content,
+                metadata=meta,
+                reply_to=reply_to,
+                idempotency_key=idempotency_key,
+            )
+            return SendResult(target=str(parsed), recipients=[], messages=[posted.message])
+        self._check_body(content, meta)
+        self._check_key(idempotency_key)
+        if parsed.kind == "agent":
+            recipient = await self._store.agent(parsed.value)
+            if recipient is None:
+                raise NotFound(f"no agent named {parsed.value!r}", code="unknown_target")
+            if recipient.id == author.id:
+                raise InvalidInput("you cannot DM yourself", code="bad_target")
+            recipients = [recipient]
+            kind: InboxKind = "dm"
+        else:
+            recipients = await self._routable(author, parsed.kind, parsed.value)
+            kind = "broadcast" if parsed.kind == "broadcast" else "send"
+        if parsed.kind == "broadcast":
+            return await self._broadcast(author, recipients, content, meta, idempotency_key)
+        news = [
+            await self._dm(author, r, content, meta, kind, reply_to, idempotency_key)
+            for r in recipients
+        ]
+        results = await self._store.post_many(news)
+        for result in results:
+            self._check_replay(result, result.message.channel, content, meta)
+        return SendResult(
+            target=str(parsed),
+            recipients=[r.name for r in recipients],
+            messages=[r.message for r in results],
+        )
+
+    async def _routable(self, author: Agent, kind: str, value: str) -> list[Agent]:
+        query = AgentQuery(
+            label=value if kind == "label" else None,
+            tag=value if kind == "tag" else None,
+            capability=value if kind == "cap" else None,
+            include_unlisted=True,
+            routable_only=True,
+        )
+        agents = [a for a in await self._store.list_agents(query) if a.id != author.id]
+        if not agents:
+            shown = "broadcast" if kind == "broadcast" else f"{kind}:{value}"
+            raise NotFound(f"{shown} matches no agent", code="unknown_target")
+        if len(agents) > self._limits.max_send_recipients:
+            raise InvalidInput(
+                f"{len(agents)} recipients; a send reaches at most "
+                f"{self._limits.max_send_recipients}",
+                code="too_many_recipients",
+            )
+        return agents
+
+    async def _dm(
+        self,
+        author: Agent,
+        recipient: Agent,
+        content: str,
+        meta: dict[str, Any],
+        kind: InboxKind,
+        reply_to: int | None,
+        key: str | None,
+    ) -> NewMessage:
+        name = names.dm_channel_name(author.name, recipient.name)
+        existing = await self._store.channel(name)
+        channel: int | NewChannel = (
+            existing.id
+            if existing is not None
+            else NewChannel(
+                name=name,
+                kind="dm",
+                visibility="secret",
+                created_by=author.id,
+                members=(author.id, recipient.id),
+            )
+        )
+        mentions = [n for n in parse_mentions(content) if n == recipient.name]
+        return NewMessage(
+            channel=channel,
+            author_id=author.id,
+            content=content,
+            metadata=meta,
+            mentions=mentions,
+            inbox=[(recipient.id, kind)],
+            reply_to=reply_to,
+            thread_id=await self._thread_of(reply_to, name),
+            idempotency_key=None if key is None else f"{key}/{recipient.name}",
+            join_author=False,
+        )
+
+    async def _broadcast(
+        self,
+        author: Agent,
+        recipients: list[Agent],
+        content: str,
+        meta: dict[str, Any],
+        key: str | None,
+    ) -> SendResult:
+        channel_name = names.BROADCAST_CHANNEL
+        channel = await self._store.channel(channel_name)
+        target: int | NewChannel
+        if channel is None:
+            target = NewChannel(name=channel_name, created_by=author.id, members=(author.id,))
+        else:
+            access.check_writable(channel, channel_name, True)
+            target = channel.id
+        mentions, _ = await self._mention_inbox(author, content, None, set())
+        result = await self._store.post(
+            NewMessage(
+                channel=target,
+                author_id=author.id,
+                content=content,
+                metadata=meta,
+                mentions=mentions,
+                inbox=[(r.id, "broadcast") for r in recipients],
+                idempotency_key=key,
+            )
+        )
+        self._check_replay(result, channel_name, content, meta)
+        return SendResult(
+            target="broadcast",
+            recipients=[r.name for r in recipients],
+            messages=[result.message],
+        )
+
+    # reading
+
+    async def read(
+        self,
+        viewer: Agent,
+        channel_name: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> MessagePage:
+        """A page of a channel: ``after`` pages forward, else the latest (or before ``before``)."""
+        if not 1 <= limit <= self._limits.max_page:
+            raise InvalidInput(f"limit must be 1-{self._limits.max_page}")
+        if after is not None and before is not None:
+            raise InvalidInput("give 'after' or 'before', not both")
+        channel, _ = await self._channels.open(viewer, channel_name)
+        rows = await self._store.messages(channel.id, after=after, before=before, limit=limit + 1)
+        has_more = len(rows) > limit
+        if has_more:
+            rows = rows[:limit] if after is not None else rows[1:]
+        cursor = rows[-1].id if rows else (after or 0)
+        return MessagePage(channel=channel.name, messages=rows, cursor=cursor, has_more=has_more)
+
+    async def get(self, viewer: Agent, message_id: int) -> Message:
+        """One message the viewer may read."""
+        message, _ = await self._readable(viewer, message_id)
+        return message
+
+    async def _readable(self, viewer: Agent, message_id: int) -> tuple[Message, Channel]:
+        message = await self._store.message(message_id)
+        if message is not None:
+            channel = await self._store.channel(message.channel)
+            if channel is not None:
+                member = access.needs_membership(channel) and await self._store.is_member(
+                    channel.id, viewer.id
+                )
+                if not access.needs_membership(channel) or member:
+                    return message, channel
+        raise NotFound(f"no message with id {message_id}", code="message_not_found")
+
+    async def thread(self, viewer: Agent, message_id: int) -> Thread:
+        """The whole thread a message belongs to."""
+        message, _ = await self._readable(viewer, message_id)
+        root_id = message.thread_id or message.id
+        rows = await self._store.thread(root_id)
+        return Thread(root=rows[0], replies=rows[1:])
+
+    async def _own(self, author: Agent, message_id: int) -> tuple[Message, Channel]:
+        message, channel = await self._readable(author, message_id)
+        if message.author != author.name:
+            raise Forbidden("only a message's author may change it", code="not_author")
+        if message.deleted:
+            raise Conflict(f"message {message_id} is deleted", code="message_deleted")
+        if channel.archived:
+            raise Conflict(f"#{channel.name} is archived", code="channel_archived")
+        return message, channel
+
+    async def edit(
+        self,
+        author: Agent,
+        message_id: int,
+        *,
+        content: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Message:
+        """Change one's own message; newly mentioned agents are notified."""
+        if content is None and metadata is None:
+            raise InvalidInput("give new content, metadata or both")
+        old, channel = await self._own(author, message_id)
+        self._check_body(content if content is not None else old.content, metadata)
+        mentions: list[str] | None = None
+        new_inbox: list[tuple[int, InboxKind]] = []
+        if content is not None and channel.kind == "channel":
+            mentions, new_inbox = await self._mention_inbox(
+                author, content, channel, skip=set(old.mentions)
+            )
+        return await self._store.edit_message(
+            MessageEdit(
+                message_id=message_id,
+                content=content,
+                metadata=metadata,
+                mentions=mentions,
+                new_inbox=new_inbox,
+            )
+        )
+
+    async def delete(self, author: Agent, message_id: int) -> Message:
+        """Delete one's own message: its text is erased, its place in the channel stays."""
+        await self._own(author, message_id)
+        return await self._store.delete_message(message_id)

@@ -1,0 +1,188 @@
+"""The domain's data shapes, defined once: the store returns them, the REST API serves them,
+the SDK parses them and the tool schemas are generated from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AgentStatus = Literal["active", "idle", "busy", "offline"]
+AgentVisibility = Literal["visible", "hidden", "ghost"]
+AgentKind = Literal["agent", "human"]
+ChannelVisibility = Literal["public", "private", "secret"]
+ChannelKind = Literal["channel", "dm"]
+InboxKind = Literal["dm", "mention", "send", "broadcast"]
+KeyKind = Literal["machine", "admin"]
+
+
+class Model(BaseModel):
+    """Base of every domain model: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Agent(Model):
+    """A participant: an AI agent, a script or a human."""
+
+    id: int
+    name: str = Field(description="`{machine}-{project}`, unique in the hub")
+    machine: str
+    kind: AgentKind = "agent"
+    label: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    capabilities: list[str] = Field(default_factory=list)
+    status: AgentStatus = "active"
+    status_note: str | None = None
+    visibility: AgentVisibility = "visible"
+    created_at: datetime
+    last_seen_at: datetime | None = None
+
+
+class Channel(Model):
+    """A named stream of messages; DMs are channels of kind ``dm``."""
+
+    id: int
+    name: str
+    kind: ChannelKind = "channel"
+    visibility: ChannelVisibility = "public"
+    topic: str | None = None
+    created_by: str | None = Field(default=None, description="name of the creating agent")
+    created_at: datetime
+    archived: bool = False
+    last_message_id: int = Field(default=0, description="id of the newest message (0: none)")
+    members: list[str] | None = Field(
+        default=None, description="member names; present for DMs and single-channel reads"
+    )
+
+
+class Message(Model):
+    """A post in a channel. ``id`` is the hub-wide monotonic sequence used as a cursor."""
+
+    id: int
+    channel: str
+    author: str = Field(description="stamped by the hub from the credential")
+    content: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    reply_to: int | None = None
+    thread_id: int | None = Field(default=None, description="id of the thread's root message")
+    mentions: list[str] = Field(default_factory=list)
+    created_at: datetime
+    edited_at: datetime | None = None
+    deleted: bool = False
+
+
+class PostResult(Model):
+    """A posted message, and whether it was a replay of an earlier identical request."""
+
+    message: Message
+    replayed: bool = False
+
+
+class SendResult(Model):
+    """What a send to a target produced: one message per destination."""
+
+    target: str
+    recipients: list[str]
+    messages: list[Message]
+
+
+class InboxItem(Model):
+    """Something addressed to one agent; peeking never consumes it, ack does."""
+
+    id: int
+    kind: InboxKind
+    message: Message
+    created_at: datetime
+    acked_at: datetime | None = None
+
+
+class Inbox(Model):
+    """A page of the inbox with the total still unacknowledged."""
+
+    items: list[InboxItem]
+    unacked: int
+    cursor: int = Field(description="the id of the last item returned (or the one passed in)")
+
+
+class AckResult(Model):
+    """How many inbox items an ack newly acknowledged."""
+
+    acked: int
+    unacked: int
+
+
+class ChannelSummary(Model):
+    """One line of the board: a channel the agent belongs to and what is unread in it."""
+
+    channel: str
+    kind: ChannelKind
+    unread: int
+    last_message_id: int
+    read_cursor: int
+
+
+class Board(Model):
+    """Everything an agent should look at, in one call."""
+
+    me: Agent
+    channels: list[ChannelSummary]
+    inbox: Inbox
+
+
+class MessagePage(Model):
+    """A page of channel messages in ascending id order."""
+
+    channel: str
+    messages: list[Message]
+    cursor: int = Field(description="the highest id returned (or the `after` passed in)")
+    has_more: bool
+
+
+class Thread(Model):
+    """A root message and its replies in order."""
+
+    root: Message
+    replies: list[Message]
+
+
+class SearchHit(Model):
+    """A message matching a search, with a highlighted snippet."""
+
+    message: Message
+    snippet: str
+    rank: float
+
+
+class SearchResult(Model):
+    """Ranked search hits."""
+
+    query: str
+    hits: list[SearchHit]
+
+
+class ReadCursor(Model):
+    """Where an agent has read up to in a channel."""
+
+    channel: str
+    seq: int
+
+
+class KeyInfo(Model):
+    """A key as listed: never the secret itself."""
+
+    id: int
+    kind: KeyKind
+    machine: str | None
+    label: str | None = None
+    prefix: str = Field(description="first characters of the key, to recognise it")
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class NewKey(Model):
+    """A freshly created key; the secret is shown this once and never again."""
+
+    key: str
+    info: KeyInfo

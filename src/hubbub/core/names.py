@@ -1,0 +1,120 @@
+"""Naming rules for machines, agents and channels, and parsing of send targets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from hubbub.core.errors import InvalidInput
+
+MACHINE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+AGENT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
+CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._:/-]{0,63}$")
+
+AUTO_CHANNELS = frozenset({"general", "global"})
+AUTO_PREFIXES = ("project-", "tech-")
+BROADCAST_CHANNEL = "global"
+
+
+def check_machine(name: str) -> str:
+    """Validate a machine name: 1-32 lowercase letters, digits and inner hyphens."""
+    if not MACHINE_RE.fullmatch(name):
+        raise InvalidInput(
+            f"bad machine name {name!r}: use 1-32 lowercase letters, digits and hyphens",
+            code="bad_name",
+        )
+    return name
+
+
+def check_agent(name: str) -> str:
+    """Validate an agent name: 2-64 lowercase letters, digits and hyphens."""
+    if not AGENT_RE.fullmatch(name):
+        raise InvalidInput(
+            f"bad agent name {name!r}: use 2-64 lowercase letters, digits and hyphens, "
+            "shaped {machine}-{project}",
+            code="bad_name",
+        )
+    return name
+
+
+def agent_belongs_to(agent: str, machine: str) -> bool:
+    """True if ``agent`` is named ``{machine}-…`` and so may be driven by that machine's key."""
+    return agent.startswith(machine + "-") and len(agent) > len(machine) + 1
+
+
+def check_channel(name: str) -> str:
+    """Validate a channel name: 1-80 lowercase letters, digits, hyphens and underscores."""
+    if not CHANNEL_RE.fullmatch(name):
+        raise InvalidInput(
+            f"bad channel name {name!r}: use 1-80 lowercase letters, digits, '-' and '_'",
+            code="bad_name",
+        )
+    return name
+
+
+def check_tag(value: str) -> str:
+    """Validate a tag, label or capability value."""
+    if not TAG_RE.fullmatch(value):
+        raise InvalidInput(
+            f"bad tag {value!r}: use 1-64 lowercase letters, digits and . _ : / -",
+            code="bad_name",
+        )
+    return value
+
+
+def is_auto_channel(name: str) -> bool:
+    """Channels created on first post: ``general``, ``global``, ``project-*``, ``tech-*``."""
+    if name in AUTO_CHANNELS:
+        return True
+    return any(name.startswith(p) and len(name) > len(p) for p in AUTO_PREFIXES)
+
+
+def dm_channel_name(a: str, b: str) -> str:
+    """The internal name of the DM channel between two agents (order-independent)."""
+    first, second = sorted((a, b))
+    return f"dm:{first}:{second}"
+
+
+def dm_peer(dm_name: str, me: str) -> str:
+    """The other party of a DM channel, as ``@name``."""
+    _, first, second = dm_name.split(":", 2)
+    return "@" + (second if first == me else first)
+
+
+TargetKind = Literal["channel", "agent", "label", "tag", "cap", "broadcast"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A parsed send target."""
+
+    kind: TargetKind
+    value: str
+
+    def __str__(self) -> str:
+        return {
+            "channel": f"#{self.value}",
+            "agent": f"@{self.value}",
+            "broadcast": "broadcast",
+        }.get(self.kind, f"{self.kind}:{self.value}")
+
+
+def parse_target(raw: str) -> Target:
+    """Parse ``#channel``, ``@agent``, ``label:x``, ``tag:x``, ``cap:x`` or ``broadcast``."""
+    text = raw.strip()
+    if text == "broadcast":
+        return Target("broadcast", "")
+    if text.startswith("#"):
+        return Target("channel", check_channel(text[1:]))
+    if text.startswith("@"):
+        return Target("agent", check_agent(text[1:]))
+    for kind in ("label", "tag", "cap"):
+        prefix = kind + ":"
+        if text.startswith(prefix):
+            return Target(kind, check_tag(text[len(prefix) :]))
+    raise InvalidInput(
+        f"bad target {raw!r}: use #channel, @agent, label:…, tag:…, cap:… or broadcast",
+        code="bad_target",
+    )

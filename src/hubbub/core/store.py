@@ -1,0 +1,193 @@
+"""The storage interface the core depends on. ``hubbub.store`` implements it per engine.
+
+Reads may run concurrently. Each write method is one atomic transaction: either all of it is
+committed before the call returns, or nothing is and it raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from hubbub.core.models import (
+    AckResult,
+    Agent,
+    AgentKind,
+    Channel,
+    ChannelKind,
+    ChannelSummary,
+    ChannelVisibility,
+    InboxItem,
+    InboxKind,
+    KeyInfo,
+    KeyKind,
+    Message,
+    PostResult,
+    SearchHit,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """A key row as the authenticator needs it."""
+
+    info: KeyInfo
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewChannel:
+    """A channel to create, with its first members."""
+
+    name: str
+    kind: ChannelKind = "channel"
+    visibility: ChannelVisibility = "public"
+    topic: str | None = None
+    created_by: int | None = None
+    members: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to insert, with everything that must commit alongside it.
+
+    ``channel`` is an existing channel id, or a channel to create if no channel of that name
+    exists yet (first post to ``project-*``, first DM). ``inbox`` lists (agent id, kind) pairs.
+    """
+
+    channel: int | NewChannel
+    author_id: int
+    content: str
+    metadata: dict[str, Any]
+    mentions: list[str]
+    inbox: list[tuple[int, InboxKind]]
+    reply_to: int | None = None
+    thread_id: int | None = None
+    idempotency_key: str | None = None
+    join_author: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdit:
+    """A change to a message by its author; ``new_inbox`` are newly mentioned agents."""
+
+    message_id: int
+    content: str | None = None
+    metadata: dict[str, Any] | None = None
+    mentions: list[str] | None = None
+    new_inbox: list[tuple[int, InboxKind]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanges:
+    """Profile fields an agent may change; ``None`` leaves a field as it is."""
+
+    label: str | None = None
+    tags: list[str] | None = None
+    capabilities: list[str] | None = None
+    status: str | None = None
+    status_note: str | None = None
+    visibility: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentQuery:
+    """Filters for listing agents; ``include_unlisted`` shows hidden and ghost agents too."""
+
+    tag: str | None = None
+    capability: str | None = None
+    label: str | None = None
+    status: str | None = None
+    machine: str | None = None
+    include_unlisted: bool = False
+    routable_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A full-text search, already restricted to ``channel_ids`` the viewer may read."""
+
+    terms: str
+    viewer_id: int
+    channel_id: int | None = None
+    author_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 20
+
+
+class Store(Protocol):
+    """Persistence for the whole hub."""
+
+    async def open(self) -> None:
+        """Connect and bring the schema up to date."""
+
+    async def close(self) -> None:
+        """Finish pending writes and release connections."""
+
+    # keys
+    async def create_key(
+        self, kind: KeyKind, machine: str | None, label: str | None, prefix: str, digest: str
+    ) -> KeyInfo: ...
+    async def list_keys(self) -> list[KeyInfo]: ...
+    async def revoke_key(self, key_id: int) -> KeyInfo | None: ...
+    async def key_by_digest(self, digest: str) -> StoredKey | None: ...
+    async def count_keys(self, kind: KeyKind) -> int: ...
+
+    # agents
+    async def agent(self, name: str) -> Agent | None: ...
+    async def agents_named(self, names: Sequence[str]) -> list[Agent]: ...
+    async def ensure_agent(self, name: str, machine: str, kind: AgentKind) -> Agent: ...
+    async def update_agent(self, agent_id: int, changes: AgentChanges) -> Agent: ...
+    async def list_agents(self, query: AgentQuery) -> list[Agent]: ...
+
+    # channels
+    async def channel(self, name: str) -> Channel | None: ...
+    async def create_channel(self, spec: NewChannel) -> Channel: ...
+    async def list_channels(self, viewer_id: int | None, include_archived: bool) -> list[Channel]:
+        """Channels the viewer may see (``None``: all, for admins); DMs excluded."""
+        ...
+
+    async def member_names(self, channel_id: int) -> list[str]: ...
+    async def is_member(self, channel_id: int, agent_id: int) -> bool: ...
+    async def add_member(self, channel_id: int, agent_id: int) -> bool: ...
+    async def remove_member(self, channel_id: int, agent_id: int) -> bool: ...
+    async def archive_channel(self, channel_id: int) -> Channel: ...
+    async def channels_created_since(self, agent_id: int, since: datetime) -> int: ...
+
+    # messages
+    async def post(self, new: NewMessage) -> PostResult:
+        """Insert a message, or return the earlier one with the same idempotency key."""
+        ...
+
+    async def post_many(self, news: Sequence[NewMessage]) -> list[PostResult]:
+        """Several posts in one transaction: all or none."""
+        ...
+
+    async def message(self, message_id: int) -> Message | None: ...
+    async def messages(
+        self, channel_id: int, *, after: int | None, before: int | None, limit: int
+    ) -> list[Message]:
+        """Messages in ascending id order: the first ``limit`` after ``after``, else the last
+        ``limit`` before ``before`` (or the latest)."""
+        ...
+
+    async def thread(self, root_id: int) -> list[Message]: ...
+    async def edit_message(self, edit: MessageEdit) -> Message: ...
+    async def delete_message(self, message_id: int) -> Message: ...
+
+    # inbox and read state
+    async def inbox(
+        self, agent_id: int, *, after: int, limit: int, include_acked: bool
+    ) -> tuple[list[InboxItem], int]:
+        """A page of items after ``after`` and the count still unacknowledged."""
+        ...
+
+    async def ack(self, agent_id: int, ids: Sequence[int], up_to: int | None) -> AckResult: ...
+    async def set_read_cursor(self, agent_id: int, channel_id: int, seq: int) -> int: ...
+    async def channel_summaries(self, agent_id: int) -> list[ChannelSummary]: ...
+
+    # search
+    async def search(self, query: SearchQuery) -> list[SearchHit]: ...

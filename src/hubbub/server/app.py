@@ -1,0 +1,72 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from hubbub import __version__
+from hubbub.core.hub import Hub
+from hubbub.core.ratelimit import RateLimiter
+from hubbub.server import problems
+from hubbub.server.bodylimit import BodyLimit
+from hubbub.server.provision import Provisioned, provision
+from hubbub.server.routes import api
+from hubbub.settings import Settings
+from hubbub.store import open_store
+
+DESCRIPTION = """\
+Hubbub is a message hub for AI agents and their humans: channels, DMs, @mentions, a durable
+inbox, read cursors and search. Authenticate with `Authorization: Bearer <key>` and name the
+acting agent with `X-Hubbub-Agent`. Errors are RFC 9457 problem+json with a stable `code`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    url: str | None = None,
+    config_path: Path | None = None,
+) -> FastAPI:
+    """The hub as an ASGI app. With ``url`` and ``config_path`` set (as ``hubbub serve`` does)
+    and provisioning on, the first start writes the local client config."""
+    cfg = settings or Settings()
+    hub = Hub(
+        open_store(cfg.db, synchronous=cfg.synchronous, readers=cfg.readers),
+        cfg.limits(),
+        cache_seconds=cfg.credential_cache_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hub.open()
+        if cfg.provision and url is not None and config_path is not None:
+            app.state.provisioned = await provision(hub, url, config_path, cfg.machine)
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    app = FastAPI(
+        title="Hubbub",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.hub = hub
+    app.state.settings = cfg
+    app.state.limiter = RateLimiter(cfg.rate_limit, cfg.rate_burst)
+    app.state.provisioned = None
+    app.include_router(api)
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
+    return app
+
+
+__all__ = ["Provisioned", "create_app"]

@@ -1,0 +1,110 @@
+"""One error shape for every endpoint: RFC 9457 problem+json with a stable ``code``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from hubbub.core.errors import HubbubError, RateLimited
+
+log = logging.getLogger("hubbub.server")
+
+MEDIA_TYPE = "application/problem+json"
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    411: "length_required",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, instance: str, **extra: Any
+) -> Response:
+    """A problem+json response."""
+    body = {
+        "type": f"urn:hubbub:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": instance,
+        **extra,
+    }
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(max(1, round(float(extra["retry_after"]) + 0.499)))
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="hubbub"'
+    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def from_error(error: HubbubError, path: str) -> Response:
+    """The response for a core error."""
+    extra = dict(error.extra)
+    if isinstance(error, RateLimited):
+        extra["retry_after"] = round(error.retry_after, 3)
+    return problem(error.status, error.code, error.title, error.detail, path, **extra)
+
+
+def install(app: FastAPI) -> None:
+    """Route every failure through :func:`problem`."""
+
+    async def on_hubbub(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HubbubError)
+        return from_error(exc, request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem(
+                400,
+                "bad_json",
+                "Malformed JSON",
+                "the request body is not valid JSON",
+                request.url.path,
+            )
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
+        return problem(
+            422,
+            "invalid",
+            "Invalid input",
+            f"{where}: {first['msg']}",
+            request.url.path,
+            errors=errors,
+        )
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such endpoint: {request.method} {request.url.path}"
+        return problem(exc.status_code, code, detail, detail, request.url.path)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500, "internal", "Internal error", "the hub failed; see its log", request.url.path
+        )
+
+    app.add_exception_handler(HubbubError, on_hubbub)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)

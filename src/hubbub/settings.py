@@ -1,0 +1,67 @@
+"""The hub's settings: one typed object, every field described. Each field is read from the
+environment as ``HUBBUB_<NAME>`` and most have a ``hubbub serve`` flag; ``docs/settings.md``
+is generated from this class and a test keeps the two in step."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hubbub.core.limits import Limits
+from hubbub.paths import default_database
+
+
+class Settings(BaseSettings):
+    """Everything ``hubbub serve`` can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="HUBBUB_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(7878, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    db: str = Field(
+        default_factory=default_database,
+        description="Database: a SQLite file path (default under $XDG_DATA_HOME/hubbub).",
+    )
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        "FULL",
+        description="SQLite durability: FULL fsyncs every commit (group commit keeps it "
+        "cheap); NORMAL may lose the last commits on power loss, never on a crash.",
+    )
+    readers: int = Field(4, ge=1, le=64, description="SQLite reader threads.")
+    provision: bool = Field(
+        True,
+        description="On start, create the admin key and this machine's key if missing and "
+        "write them to the client config file.",
+    )
+    machine: str | None = Field(
+        None, description="This machine's name for its local key (default: the hostname)."
+    )
+    max_content_bytes: int = Field(32 * 1024, ge=1, description="Largest message content.")
+    max_metadata_bytes: int = Field(8 * 1024, ge=2, description="Largest message metadata JSON.")
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest JSON request body, in bytes."
+    )
+    channel_creates_per_hour: int = Field(
+        30, ge=1, description="New channels one agent may create per hour."
+    )
+    rate_limit: float = Field(
+        200.0, ge=0, description="Requests a second per machine key (0 turns limiting off)."
+    )
+    rate_burst: float = Field(400.0, ge=1, description="Requests a key may burst above the rate.")
+    credential_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a verified key or agent is trusted without a lookup."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log verbosity."
+    )
+    access_log: bool = Field(False, description="Log every HTTP request.")
+
+    def limits(self) -> Limits:
+        """The core's limits from these settings."""
+        return Limits(
+            max_content_bytes=self.max_content_bytes,
+            max_metadata_bytes=self.max_metadata_bytes,
+            channel_creates_per_hour=self.channel_creates_per_hour,
+        )

@@ -1,0 +1,153 @@
+"""The embedded SQLite store: WAL, one group-committing writer, concurrent readers, FTS5."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from hubbub.core.models import (
+    AckResult,
+    Agent,
+    AgentKind,
+    Channel,
+    ChannelSummary,
+    InboxItem,
+    KeyInfo,
+    KeyKind,
+    Message,
+    PostResult,
+    SearchHit,
+)
+from hubbub.core.store import (
+    AgentChanges,
+    AgentQuery,
+    MessageEdit,
+    NewChannel,
+    NewMessage,
+    SearchQuery,
+    StoredKey,
+)
+from hubbub.store.sqlite import agents, channels, inbox, keys, messages, rows, search
+from hubbub.store.sqlite.engine import Database
+
+
+class SqliteStore:
+    """:class:`hubbub.core.store.Store` on one SQLite file."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL", readers: int = 4) -> None:
+        self.db = Database(path, synchronous=synchronous, readers=readers)
+
+    async def open(self) -> None:
+        self.db.open()
+
+    async def close(self) -> None:
+        self.db.close()
+
+    # keys
+    async def create_key(
+        self, kind: KeyKind, machine: str | None, label: str | None, prefix: str, digest: str
+    ) -> KeyInfo:
+        return await self.db.write(keys.create, kind, machine, label, prefix, digest)
+
+    async def list_keys(self) -> list[KeyInfo]:
+        return await self.db.read(keys.list_all)
+
+    async def revoke_key(self, key_id: int) -> KeyInfo | None:
+        return await self.db.write(keys.revoke, key_id)
+
+    async def key_by_digest(self, digest: str) -> StoredKey | None:
+        return await self.db.read(keys.by_digest, digest)
+
+    async def count_keys(self, kind: KeyKind) -> int:
+        return await self.db.read(keys.count, kind)
+
+    # agents
+    async def agent(self, name: str) -> Agent | None:
+        return await self.db.read(agents.by_name, name)
+
+    async def agents_named(self, names: Sequence[str]) -> list[Agent]:
+        return await self.db.read(agents.named, list(names))
+
+    async def ensure_agent(self, name: str, machine: str, kind: AgentKind) -> Agent:
+        found = await self.agent(name)
+        if found is not None:
+            return found
+        return await self.db.write(agents.ensure, name, machine, kind)
+
+    async def update_agent(self, agent_id: int, changes: AgentChanges) -> Agent:
+        return await self.db.write(agents.update, agent_id, changes)
+
+    async def list_agents(self, query: AgentQuery) -> list[Agent]:
+        return await self.db.read(agents.search, query)
+
+    # channels
+    async def channel(self, name: str) -> Channel | None:
+        return await self.db.read(channels.by_name, name)
+
+    async def create_channel(self, spec: NewChannel) -> Channel:
+        return await self.db.write(channels.create, spec)
+
+    async def list_channels(self, viewer_id: int | None, include_archived: bool) -> list[Channel]:
+        return await self.db.read(channels.visible, viewer_id, include_archived)
+
+    async def member_names(self, channel_id: int) -> list[str]:
+        return await self.db.read(channels.member_names, channel_id)
+
+    async def is_member(self, channel_id: int, agent_id: int) -> bool:
+        return await self.db.read(channels.is_member, channel_id, agent_id)
+
+    async def add_member(self, channel_id: int, agent_id: int) -> bool:
+        return await self.db.write(channels.add_member, channel_id, agent_id)
+
+    async def remove_member(self, channel_id: int, agent_id: int) -> bool:
+        return await self.db.write(channels.remove_member, channel_id, agent_id)
+
+    async def archive_channel(self, channel_id: int) -> Channel:
+        return await self.db.write(channels.archive, channel_id)
+
+    async def channels_created_since(self, agent_id: int, since: datetime) -> int:
+        return await self.db.read(channels.created_since, agent_id, rows.to_us(since))
+
+    # messages
+    async def post(self, new: NewMessage) -> PostResult:
+        return await self.db.write(messages.post, new)
+
+    async def post_many(self, news: Sequence[NewMessage]) -> list[PostResult]:
+        return await self.db.write(messages.post_many, list(news))
+
+    async def message(self, message_id: int) -> Message | None:
+        return await self.db.read(messages.by_id, message_id)
+
+    async def messages(
+        self, channel_id: int, *, after: int | None, before: int | None, limit: int
+    ) -> list[Message]:
+        return await self.db.read(messages.page, channel_id, after, before, limit)
+
+    async def thread(self, root_id: int) -> list[Message]:
+        return await self.db.read(messages.thread, root_id)
+
+    async def edit_message(self, edit: MessageEdit) -> Message:
+        return await self.db.write(messages.edit, edit)
+
+    async def delete_message(self, message_id: int) -> Message:
+        return await self.db.write(messages.delete, message_id)
+
+    # inbox and read state
+    async def inbox(
+        self, agent_id: int, *, after: int, limit: int, include_acked: bool
+    ) -> tuple[list[InboxItem], int]:
+        return await self.db.read(inbox.peek, agent_id, after, limit, include_acked)
+
+    async def ack(self, agent_id: int, ids: Sequence[int], up_to: int | None) -> AckResult:
+        return await self.db.write(inbox.ack, agent_id, list(ids), up_to)
+
+    async def set_read_cursor(self, agent_id: int, channel_id: int, seq: int) -> int:
+        return await self.db.write(channels.set_read_cursor, agent_id, channel_id, seq)
+
+    async def channel_summaries(self, agent_id: int) -> list[ChannelSummary]:
+        return await self.db.read(channels.summaries, agent_id)
+
+    # search
+    async def search(self, query: SearchQuery) -> list[SearchHit]:
+        return await self.db.read(search.search, query)

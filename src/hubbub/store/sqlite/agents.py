@@ -1,0 +1,97 @@
+"""Agent queries."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from hubbub.core import events
+from hubbub.core.errors import NotFound
+from hubbub.core.models import Agent, AgentKind
+from hubbub.core.store import AgentChanges, AgentQuery
+from hubbub.store.sqlite import events as event_log
+from hubbub.store.sqlite import rows
+
+
+def by_name(conn: sqlite3.Connection, name: str) -> Agent | None:
+    row = conn.execute("SELECT * FROM agents WHERE name = ?", (name,)).fetchone()
+    return None if row is None else rows.agent(row)
+
+
+def by_id(conn: sqlite3.Connection, agent_id: int) -> Agent:
+    row = conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no agent with id {agent_id}", code="agent_not_found")
+    return rows.agent(row)
+
+
+def named(conn: sqlite3.Connection, names: Sequence[str]) -> list[Agent]:
+    marks = ",".join("?" * len(names))
+    return [
+        rows.agent(r)
+        for r in conn.execute(f"SELECT * FROM agents WHERE name IN ({marks})", tuple(names))
+    ]
+
+
+def ensure(conn: sqlite3.Connection, name: str, machine: str, kind: AgentKind) -> Agent:
+    now = rows.now_us()
+    conn.execute(
+        "INSERT OR IGNORE INTO agents (name, machine, kind, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (name, machine, kind, now, now),
+    )
+    found = by_name(conn, name)
+    assert found is not None
+    return found
+
+
+def update(conn: sqlite3.Connection, agent_id: int, changes: AgentChanges) -> Agent:
+    fields: dict[str, Any] = {}
+    for column in ("label", "status", "status_note", "visibility"):
+        value = getattr(changes, column)
+        if value is not None:
+            fields[column] = value
+    for column in ("tags", "capabilities"):
+        value = getattr(changes, column)
+        if value is not None:
+            fields[column] = orjson.dumps(sorted(set(value))).decode()
+    if fields:
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        conn.execute(
+            f"UPDATE agents SET {assignments}, updated_at = ? WHERE id = ?",
+            (*fields.values(), rows.now_us(), agent_id),
+        )
+    agent = by_id(conn, agent_id)
+    if fields:
+        shown = agent.model_dump(
+            mode="json",
+            include={"label", "tags", "capabilities", "status", "status_note", "visibility"},
+        )
+        event_log.append(conn, [events.agent_event(agent.name, shown)])
+    return agent
+
+
+def search(conn: sqlite3.Connection, query: AgentQuery) -> list[Agent]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.tag is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(agents.tags) WHERE value = ?)")
+        params.append(query.tag)
+    if query.capability is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(agents.capabilities) WHERE value = ?)")
+        params.append(query.capability)
+    for column in ("label", "status", "machine"):
+        value = getattr(query, column)
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if not query.include_unlisted:
+        clauses.append("visibility = 'visible'")
+    if query.routable_only:
+        clauses.append("visibility != 'ghost'")
+    where = " AND ".join(clauses) or "1"
+    sql = f"SELECT * FROM agents WHERE {where} ORDER BY name"
+    return [rows.agent(r) for r in conn.execute(sql, params)]

@@ -1,0 +1,243 @@
+"""SQLite engine: one writer thread that group-commits, and a pool of reader threads.
+
+Writes are functions queued to the writer. It takes every write waiting, runs each inside its
+own savepoint of one transaction, commits once, and only then answers each caller: a failing
+write rolls back alone, and no caller hears "done" before its data is committed. Readers each
+own a connection; WAL lets them read while the writer writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hubbub.core.errors import Unavailable
+from hubbub.store import migrations
+
+T = TypeVar("T")
+Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.AbstractEventLoop]
+Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+
+_STOP = object()
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def connect(path: Path, *, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the hub's pragmas, in autocommit mode (transactions are explicit)."""
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, cached_statements=512
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -32000")
+    conn.execute("PRAGMA mmap_size = 268435456")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations; return the schema version. Refuses a database that is newer
+    than this build or whose applied migrations were changed."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    )
+    applied = {
+        row["version"]: row["checksum"]
+        for row in conn.execute("SELECT version, checksum FROM schema_migrations")
+    }
+    known = migrations.load("hubbub.store.sqlite")
+    if applied and max(applied) > len(known):
+        raise Unavailable(
+            f"the database is at schema {max(applied)}, newer than this hub ({len(known)})",
+            code="schema_too_new",
+        )
+    for step in known:
+        if step.version in applied:
+            if applied[step.version] != step.checksum:
+                raise Unavailable(
+                    f"migration {step.version} ({step.name}) differs from the one applied",
+                    code="schema_mismatch",
+                )
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(step.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                (step.version, step.name, step.checksum, time.time_ns() // 1000),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(known)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into complete statements (triggers hold inner semicolons)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in buffer.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement: {buffer.strip()[:80]}")
+    return statements
+
+
+class Database:
+    """The connections to one SQLite file and the discipline for using them."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: str = "FULL",
+        readers: int = 4,
+        max_batch: int = 1000,
+    ) -> None:
+        if synchronous.upper() not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
+        self.path = path
+        self.synchronous = synchronous.upper()
+        self._max_batch = max_batch
+        self._jobs: queue.SimpleQueue[Job | object] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="hubbub-read")
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.batches = 0
+        self.batched_writes = 0
+
+    def open(self) -> None:
+        """Create the file if needed, migrate it and start the writer."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self.path, synchronous=self.synchronous)
+        conn.execute("PRAGMA journal_mode = WAL")
+        migrate(conn)
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(conn,), name="hubbub-write", daemon=True
+        )
+        self._writer.start()
+
+    def close(self) -> None:
+        """Finish queued writes, then close every connection."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._jobs.put(_STOP)
+            self._writer.join()
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on a reader connection in the pool."""
+        if self._closed:
+            raise Unavailable("the store is closed", code="store_closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._run_read, fn, args)
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, synchronous=self.synchronous, readonly=True)
+            self._local.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        return fn(conn, *args)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in the writer's next transaction; return after its commit."""
+        if self._closed:
+            raise Unavailable("the store is closed", code="store_closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, args, future, loop))
+        return await future
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                first = self._jobs.get()
+                if first is _STOP:
+                    return
+                batch: list[Job] = [first]  # type: ignore[list-item]
+                stop = False
+                while len(batch) < self._max_batch:
+                    try:
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is _STOP:
+                        stop = True
+                        break
+                    batch.append(job)  # type: ignore[arg-type]
+                self._commit(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+        outcomes: list[Outcome] = []
+        conn.execute("BEGIN IMMEDIATE")
+        for fn, args, future, _loop in batch:
+            conn.execute("SAVEPOINT job")
+            try:
+                result = fn(conn, *args)
+            except BaseException as exc:  # the caller gets it; the batch goes on
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                outcomes.append((future, None, exc))
+                continue
+            conn.execute("RELEASE job")
+            outcomes.append((future, result, None))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            failure = Unavailable(f"commit failed: {exc}", code="commit_failed")
+            outcomes = [(future, None, failure) for future, _, _ in outcomes]
+        self.batches += 1
+        self.batched_writes += len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+        for (_, _, _, loop), outcome in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append(outcome)
+        for loop, answers in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
+                loop.call_soon_threadsafe(_answer, answers)
+
+
+def _answer(outcomes: list[Outcome]) -> None:
+    for future, result, error in outcomes:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)

@@ -1,0 +1,62 @@
+"""Inbox queries."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from hubbub.core import events
+from hubbub.core.models import AckResult, InboxItem
+from hubbub.store.sqlite import events as event_log
+from hubbub.store.sqlite import rows
+
+SELECT = f"""
+    SELECT i.id AS item_id, i.kind AS item_kind, i.created_at AS item_created_at, i.acked_at,
+           {rows.MESSAGE_COLUMNS}
+      FROM inbox i JOIN messages m ON m.id = i.message_id {rows.MESSAGE_JOINS}
+"""
+
+
+def unacked(conn: sqlite3.Connection, agent_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM inbox WHERE agent_id = ? AND acked_at IS NULL", (agent_id,)
+    ).fetchone()
+    return int(row[0])
+
+
+def peek(
+    conn: sqlite3.Connection, agent_id: int, after: int, limit: int, include_acked: bool
+) -> tuple[list[InboxItem], int]:
+    acked = "" if include_acked else "AND i.acked_at IS NULL"
+    sql = f"{SELECT} WHERE i.agent_id = ? AND i.id > ? {acked} ORDER BY i.id LIMIT ?"
+    items = [rows.inbox_item(r) for r in conn.execute(sql, (agent_id, after, limit))]
+    return items, unacked(conn, agent_id)
+
+
+def ack(
+    conn: sqlite3.Connection, agent_id: int, ids: Sequence[int], up_to: int | None
+) -> AckResult:
+    now = rows.now_us()
+    acked: list[int] = []
+    if up_to is not None:
+        acked += [
+            r[0]
+            for r in conn.execute(
+                "UPDATE inbox SET acked_at = ? WHERE agent_id = ? AND acked_at IS NULL "
+                "AND id <= ? RETURNING id",
+                (now, agent_id, up_to),
+            )
+        ]
+    if ids:
+        marks = ",".join("?" * len(ids))
+        acked += [
+            r[0]
+            for r in conn.execute(
+                f"UPDATE inbox SET acked_at = ? WHERE agent_id = ? AND acked_at IS NULL "
+                f"AND id IN ({marks}) RETURNING id",
+                (now, agent_id, *ids),
+            )
+        ]
+    if acked:
+        event_log.append(conn, [events.acked_event(agent_id, sorted(acked))])
+    return AckResult(acked=len(acked), unacked=unacked(conn, agent_id))

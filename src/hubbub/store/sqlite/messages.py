@@ -1,0 +1,150 @@
+"""Message queries, and the post transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+
+from hubbub.core import events
+from hubbub.core.errors import NotFound
+from hubbub.core.models import InboxKind, Message, PostResult
+from hubbub.core.store import MessageEdit, NewMessage
+from hubbub.store.sqlite import channels, rows
+from hubbub.store.sqlite import events as event_log
+
+SELECT = f"SELECT {rows.MESSAGE_COLUMNS} FROM {rows.MESSAGE_FROM}"
+
+
+def by_id(conn: sqlite3.Connection, message_id: int) -> Message | None:
+    row = conn.execute(f"{SELECT} WHERE m.id = ?", (message_id,)).fetchone()
+    return None if row is None else rows.message(row)
+
+
+def _must(conn: sqlite3.Connection, message_id: int) -> Message:
+    found = by_id(conn, message_id)
+    if found is None:
+        raise NotFound(f"no message with id {message_id}", code="message_not_found")
+    return found
+
+
+def post(conn: sqlite3.Connection, new: NewMessage) -> PostResult:
+    """Insert a message with its inbox entries and events, or replay an idempotent repeat."""
+    if new.idempotency_key is not None:
+        row = conn.execute(
+            f"{SELECT} WHERE m.author_id = ? AND m.idempotency_key = ?",
+            (new.author_id, new.idempotency_key),
+        ).fetchone()
+        if row is not None:
+            return PostResult(message=rows.message(row), replayed=True)
+    channel_id = channels.resolve(conn, new.channel)
+    message_id = int(
+        conn.execute(
+            "INSERT INTO messages (channel_id, author_id, content, metadata, mentions, reply_to, "
+            "thread_id, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
+            (
+                channel_id,
+                new.author_id,
+                new.content,
+                orjson.dumps(new.metadata).decode(),
+                orjson.dumps(new.mentions).decode(),
+                new.reply_to,
+                new.thread_id,
+                new.idempotency_key,
+                rows.now_us(),
+            ),
+        ).fetchone()[0]
+    )
+    conn.execute("UPDATE channels SET last_message_id = ? WHERE id = ?", (message_id, channel_id))
+    # Posting marks the channel read up to the new message for its author.
+    if not (new.join_author and channels.add_member(conn, channel_id, new.author_id, message_id)):
+        conn.execute(
+            "UPDATE members SET read_seq = ? WHERE channel_id = ? AND agent_id = ?",
+            (message_id, channel_id, new.author_id),
+        )
+    message = _must(conn, message_id)
+    event_log.append(conn, [events.message_event(events.MESSAGE_POSTED, message, channel_id)])
+    _deliver(conn, message, new.inbox)
+    return PostResult(message=message)
+
+
+def _deliver(
+    conn: sqlite3.Connection, message: Message, inbox: list[tuple[int, InboxKind]]
+) -> None:
+    """Put a message into each (agent, kind) inbox and record an event for each."""
+    if not inbox:
+        return
+    now = rows.now_us()
+    produced = []
+    for agent_id, kind in inbox:
+        item_id = conn.execute(
+            "INSERT INTO inbox (agent_id, kind, message_id, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
+            (agent_id, kind, message.id, now),
+        ).fetchone()[0]
+        produced.append(events.inbox_event(agent_id, item_id, kind, message.id, message.author))
+    event_log.append(conn, produced)
+
+
+def post_many(conn: sqlite3.Connection, news: list[NewMessage]) -> list[PostResult]:
+    return [post(conn, new) for new in news]
+
+
+def page(
+    conn: sqlite3.Connection, channel_id: int, after: int | None, before: int | None, limit: int
+) -> list[Message]:
+    if after is not None:
+        sql = f"{SELECT} WHERE m.channel_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+        return [rows.message(r) for r in conn.execute(sql, (channel_id, after, limit))]
+    if before is not None:
+        sql = f"{SELECT} WHERE m.channel_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+        params: tuple[int, ...] = (channel_id, before, limit)
+    else:
+        sql = f"{SELECT} WHERE m.channel_id = ? ORDER BY m.id DESC LIMIT ?"
+        params = (channel_id, limit)
+    found = [rows.message(r) for r in conn.execute(sql, params)]
+    found.reverse()
+    return found
+
+
+def thread(conn: sqlite3.Connection, root_id: int) -> list[Message]:
+    sql = f"{SELECT} WHERE m.id = ? UNION ALL {SELECT} WHERE m.thread_id = ? ORDER BY 1"
+    return [rows.message(r) for r in conn.execute(sql, (root_id, root_id))]
+
+
+def edit(conn: sqlite3.Connection, change: MessageEdit) -> Message:
+    conn.execute(
+        "UPDATE messages SET content = coalesce(?, content), metadata = coalesce(?, metadata), "
+        "mentions = coalesce(?, mentions), edited_at = ? WHERE id = ?",
+        (
+            change.content,
+            None if change.metadata is None else orjson.dumps(change.metadata).decode(),
+            None if change.mentions is None else orjson.dumps(change.mentions).decode(),
+            rows.now_us(),
+            change.message_id,
+        ),
+    )
+    message = _must(conn, change.message_id)
+    channel_id = _channel_id(conn, message.id)
+    event_log.append(conn, [events.message_event(events.MESSAGE_EDITED, message, channel_id)])
+    _deliver(conn, message, change.new_inbox)
+    return message
+
+
+def delete(conn: sqlite3.Connection, message_id: int) -> Message:
+    conn.execute(
+        "UPDATE messages SET content = '', metadata = '{}', mentions = '[]', deleted_at = ? "
+        "WHERE id = ? AND deleted_at IS NULL",
+        (rows.now_us(), message_id),
+    )
+    message = _must(conn, message_id)
+    channel_id = _channel_id(conn, message_id)
+    event_log.append(conn, [events.message_event(events.MESSAGE_DELETED, message, channel_id)])
+    return message
+
+
+def _channel_id(conn: sqlite3.Connection, message_id: int) -> int:
+    return int(
+        conn.execute("SELECT channel_id FROM messages WHERE id = ?", (message_id,)).fetchone()[0]
+    )

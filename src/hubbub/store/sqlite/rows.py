@@ -1,0 +1,117 @@
+"""Conversions between SQLite rows and domain models."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import UTC, datetime
+
+import orjson
+
+from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message
+
+MESSAGE_COLUMNS = """
+    m.id, c.name AS channel, a.name AS author, m.content, m.metadata, m.mentions,
+    m.reply_to, m.thread_id, m.created_at, m.edited_at, m.deleted_at
+"""
+MESSAGE_JOINS = "JOIN channels c ON c.id = m.channel_id JOIN agents a ON a.id = m.author_id"
+MESSAGE_FROM = f"messages m {MESSAGE_JOINS}"
+CHANNEL_COLUMNS = """
+    ch.id, ch.name, ch.kind, ch.visibility, ch.topic, ag.name AS created_by, ch.created_at,
+    ch.archived_at, ch.last_message_id
+"""
+CHANNEL_FROM = "channels ch LEFT JOIN agents ag ON ag.id = ch.created_by"
+
+
+def now_us() -> int:
+    """The current time in integer microseconds, as stored."""
+    return time.time_ns() // 1000
+
+
+def to_time(us: int) -> datetime:
+    """A stored time as an aware UTC datetime."""
+    return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def to_us(value: datetime) -> int:
+    """An aware datetime as stored microseconds."""
+    return int(value.timestamp() * 1_000_000)
+
+
+def maybe_time(us: int | None) -> datetime | None:
+    return None if us is None else to_time(us)
+
+
+def message(row: sqlite3.Row) -> Message:
+    """A message row (selected with MESSAGE_COLUMNS) as a model."""
+    return Message.model_construct(
+        id=row["id"],
+        channel=row["channel"],
+        author=row["author"],
+        content=row["content"],
+        metadata=orjson.loads(row["metadata"]),
+        reply_to=row["reply_to"],
+        thread_id=row["thread_id"],
+        mentions=orjson.loads(row["mentions"]),
+        created_at=to_time(row["created_at"]),
+        edited_at=maybe_time(row["edited_at"]),
+        deleted=row["deleted_at"] is not None,
+    )
+
+
+def agent(row: sqlite3.Row) -> Agent:
+    """An agents row as a model."""
+    return Agent.model_construct(
+        id=row["id"],
+        name=row["name"],
+        machine=row["machine"],
+        kind=row["kind"],
+        label=row["label"],
+        tags=orjson.loads(row["tags"]),
+        capabilities=orjson.loads(row["capabilities"]),
+        status=row["status"],
+        status_note=row["status_note"],
+        visibility=row["visibility"],
+        created_at=to_time(row["created_at"]),
+        last_seen_at=maybe_time(row["last_seen_at"]),
+    )
+
+
+def channel(row: sqlite3.Row) -> Channel:
+    """A channel row (selected with CHANNEL_COLUMNS) as a model."""
+    return Channel.model_construct(
+        id=row["id"],
+        name=row["name"],
+        kind=row["kind"],
+        visibility=row["visibility"],
+        topic=row["topic"],
+        created_by=row["created_by"],
+        created_at=to_time(row["created_at"]),
+        archived=row["archived_at"] is not None,
+        last_message_id=row["last_message_id"],
+        members=None,
+    )
+
+
+def key(row: sqlite3.Row) -> KeyInfo:
+    """A keys row as a model."""
+    return KeyInfo(
+        id=row["id"],
+        kind=row["kind"],
+        machine=row["machine"],
+        label=row["label"],
+        prefix=row["prefix"],
+        created_at=to_time(row["created_at"]),
+        revoked_at=maybe_time(row["revoked_at"]),
+    )
+
+
+def inbox_item(row: sqlite3.Row) -> InboxItem:
+    """An inbox row joined to its message as a model."""
+    return InboxItem.model_construct(
+        id=row["item_id"],
+        kind=row["item_kind"],
+        message=message(row),
+        created_at=to_time(row["item_created_at"]),
+        acked_at=maybe_time(row["acked_at"]),
+    )
