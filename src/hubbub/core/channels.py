@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import get_args
 
@@ -17,9 +18,26 @@ VISIBILITIES: tuple[str, ...] = get_args(ChannelVisibility)
 class ChannelService:
     """Everything about channels except their messages."""
 
-    def __init__(self, store: Store, limits: Limits) -> None:
+    def __init__(self, store: Store, limits: Limits, *, cache_seconds: float = 5.0) -> None:
         self._store = store
         self._limits = limits
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Channel]] = {}
+
+    async def cached(self, name: str) -> Channel | None:
+        """A channel by exact name, remembered for ``cache_seconds``. For hot paths whose
+        writes re-check what matters (a post is refused by the store if the channel has
+        meanwhile been archived); archiving through this process forgets it at once."""
+        hit = self._cache.get(name)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        channel = await self._store.channel(name)
+        if channel is not None:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[name] = (now + self._cache_seconds, channel)
+        return channel
 
     async def open(self, viewer: Agent, name: str) -> tuple[Channel, bool]:
         """A channel the viewer may read, and whether the viewer is a member."""
@@ -140,4 +158,5 @@ class ChannelService:
             )
         if channel.archived:
             return channel
+        self._cache.pop(channel.name, None)
         return await self._store.archive_channel(channel.id)

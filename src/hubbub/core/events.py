@@ -33,7 +33,7 @@ class NewEvent:
 
 def message_event(kind: str, message: Message, channel_id: int) -> NewEvent:
     """A message was posted, edited or deleted."""
-    return NewEvent(kind, {"message": message.model_dump(mode="json")}, channel_id=channel_id)
+    return NewEvent(kind, {"message": message.model_dump()}, channel_id=channel_id)
 
 
 def inbox_event(agent_id: int, item_id: int, kind: str, message_id: int, sender: str) -> NewEvent:

@@ -22,7 +22,7 @@ class Hub:
         self.limits = limits or Limits()
         self.keys = KeyService(store, cache_seconds=cache_seconds)
         self.agents = AgentService(store, self.limits, cache_seconds=cache_seconds)
-        self.channels = ChannelService(store, self.limits)
+        self.channels = ChannelService(store, self.limits, cache_seconds=cache_seconds)
         self.messages = MessageService(store, self.limits, self.channels)
         self.inbox = InboxService(store, self.limits, self.channels)
         self.search = SearchService(store, self.channels)

@@ -114,7 +114,7 @@ class MessageService:
         if channel_name.startswith("dm:"):
             raise InvalidInput("send DMs to '@agent', not to a dm: channel", code="bad_target")
         names.check_channel(channel_name)
-        channel = await self._store.channel(channel_name)
+        channel = await self._channels.cached(channel_name)
         target: int | NewChannel
         if channel is None:
             if not names.is_auto_channel(channel_name):
@@ -136,7 +136,9 @@ class MessageService:
         result = await self._store.post(
             NewMessage(
                 channel=target,
+                channel_name=channel_name,
                 author_id=author.id,
+                author_name=author.name,
                 content=content,
                 metadata=meta,
                 mentions=mentions,
@@ -246,7 +248,7 @@ class MessageService:
         key: str | None,
     ) -> NewMessage:
         name = names.dm_channel_name(author.name, recipient.name)
-        existing = await self._store.channel(name)
+        existing = await self._channels.cached(name)
         channel: int | NewChannel = (
             existing.id
             if existing is not None
@@ -261,7 +263,9 @@ class MessageService:
         mentions = [n for n in parse_mentions(content) if n == recipient.name]
         return NewMessage(
             channel=channel,
+            channel_name=name,
             author_id=author.id,
+            author_name=author.name,
             content=content,
             metadata=meta,
             mentions=mentions,
@@ -281,7 +285,7 @@ class MessageService:
         key: str | None,
     ) -> SendResult:
         channel_name = names.BROADCAST_CHANNEL
-        channel = await self._store.channel(channel_name)
+        channel = await self._channels.cached(channel_name)
         target: int | NewChannel
         if channel is None:
             target = NewChannel(name=channel_name, created_by=author.id, members=(author.id,))
@@ -292,7 +296,9 @@ class MessageService:
         result = await self._store.post(
             NewMessage(
                 channel=target,
+                channel_name=channel_name,
                 author_id=author.id,
+                author_name=author.name,
                 content=content,
                 metadata=meta,
                 mentions=mentions,

@@ -58,7 +58,9 @@ class NewMessage:
     """
 
     channel: int | NewChannel
+    channel_name: str
     author_id: int
+    author_name: str
     content: str
     metadata: dict[str, Any]
     mentions: list[str]

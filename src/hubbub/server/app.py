@@ -6,15 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from hubbub import __version__
 from hubbub.core.hub import Hub
 from hubbub.core.ratelimit import RateLimiter
-from hubbub.server import problems
+from hubbub.server import openapi, problems, routes
 from hubbub.server.bodylimit import BodyLimit
-from hubbub.server.provision import Provisioned, provision
-from hubbub.server.routes import api
+from hubbub.server.endpoints import route
+from hubbub.server.provision import provision
 from hubbub.settings import Settings
 from hubbub.store import open_store
 
@@ -30,7 +35,7 @@ def create_app(
     *,
     url: str | None = None,
     config_path: Path | None = None,
-) -> FastAPI:
+) -> Starlette:
     """The hub as an ASGI app. With ``url`` and ``config_path`` set (as ``hubbub serve`` does)
     and provisioning on, the first start writes the local client config."""
     cfg = settings or Settings()
@@ -39,9 +44,16 @@ def create_app(
         cfg.limits(),
         cache_seconds=cfg.credential_cache_seconds,
     )
+    table = routes.endpoints()
+    spec = orjson.dumps(
+        openapi.document(table, title="Hubbub", version=__version__, description=DESCRIPTION)
+    )
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(spec, media_type="application/json")
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await hub.open()
         if cfg.provision and url is not None and config_path is not None:
             app.state.provisioned = await provision(hub, url, config_path, cfg.machine)
@@ -50,23 +62,18 @@ def create_app(
         finally:
             await hub.close()
 
-    app = FastAPI(
-        title="Hubbub",
-        version=__version__,
-        description=DESCRIPTION,
+    app = Starlette(
+        routes=[*(route(e) for e in table), Route("/openapi.json", openapi_json)],
+        middleware=[Middleware(BodyLimit, max_bytes=cfg.max_body_bytes)],
+        exception_handlers=problems.handlers(),
         lifespan=lifespan,
-        openapi_url="/openapi.json",
-        docs_url=None,
-        redoc_url=None,
     )
     app.state.hub = hub
     app.state.settings = cfg
     app.state.limiter = RateLimiter(cfg.rate_limit, cfg.rate_burst)
     app.state.provisioned = None
-    app.include_router(api)
-    problems.install(app)
-    app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
+    app.state.endpoints = table
     return app
 
 
-__all__ = ["Provisioned", "create_app"]
+__all__ = ["create_app"]

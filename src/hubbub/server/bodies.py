@@ -1,7 +1,8 @@
-"""Request bodies. Responses are the core's own models."""
+"""Request bodies and query strings. Responses are the core's own models."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,6 +65,42 @@ class KeyBody(Body):
     kind: KeyKind = "machine"
     machine: str | None = Field(None, description="The machine a machine key belongs to.")
     label: str | None = None
+
+
+class Query(Body):
+    """Base of query-string models: unknown parameters are an error too."""
+
+
+class PageQuery(Query):
+    after: int | None = Field(None, ge=0, description="Only messages after this id.")
+    before: int | None = Field(None, ge=1, description="Only messages before this id.")
+    limit: int = Field(50, ge=1, le=500, description="How many messages.")
+
+
+class InboxQuery(Query):
+    after: int = Field(0, ge=0, description="Only items after this id.")
+    limit: int = Field(50, ge=1, le=500, description="How many items.")
+    include_acked: bool = Field(False, description="Include acknowledged items.")
+
+
+class SearchQuery(Query):
+    q: str = Field(description='Words to match; "a phrase" and prefix* work.')
+    channel: str | None = Field(None, description="Only this channel (or @agent DM).")
+    author: str | None = Field(None, description="Only messages by this agent.")
+    since: datetime | None = Field(None, description="Only messages at or after this time.")
+    until: datetime | None = Field(None, description="Only messages at or before this time.")
+    limit: int = Field(20, ge=1, le=100, description="How many hits.")
+
+
+class AgentsQuery(Query):
+    tag: str | None = Field(None, description="Only agents with this tag.")
+    cap: str | None = Field(None, description="Only agents with this capability.")
+    status: AgentStatus | None = Field(None, description="Only agents with this status.")
+    machine: str | None = Field(None, description="Only agents of this machine.")
+
+
+class ChannelsQuery(Query):
+    include_archived: bool = Field(False, description="Include archived channels.")
 
 
 class Health(BaseModel):

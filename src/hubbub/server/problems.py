@@ -6,9 +6,8 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from hubbub.core.errors import HubbubError, RateLimited
@@ -58,53 +57,30 @@ def from_error(error: HubbubError, path: str) -> Response:
     return problem(error.status, error.code, error.title, error.detail, path, **extra)
 
 
-def install(app: FastAPI) -> None:
-    """Route every failure through :func:`problem`."""
+async def _on_hubbub(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HubbubError)
+    return from_error(exc, request.url.path)
 
-    async def on_hubbub(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HubbubError)
-        return from_error(exc, request.url.path)
 
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        if any(e["type"] == "json_invalid" for e in errors):
-            return problem(
-                400,
-                "bad_json",
-                "Malformed JSON",
-                "the request body is not valid JSON",
-                request.url.path,
-            )
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
-        return problem(
-            422,
-            "invalid",
-            "Invalid input",
-            f"{where}: {first['msg']}",
-            request.url.path,
-            errors=errors,
-        )
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 404:
+        detail = f"no such endpoint: {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        detail = str(exc.detail)
+    return problem(exc.status_code, code, detail, detail, request.url.path)
 
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no such endpoint: {request.method} {request.url.path}"
-        return problem(exc.status_code, code, detail, detail, request.url.path)
 
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(
-            500, "internal", "Internal error", "the hub failed; see its log", request.url.path
-        )
+async def _on_crash(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(
+        500, "internal", "Internal error", "the hub failed; see its log", request.url.path
+    )
 
-    app.add_exception_handler(HubbubError, on_hubbub)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(HTTPException, on_http)
-    app.add_exception_handler(Exception, on_crash)
+
+def handlers() -> dict[Any, Any]:
+    """Starlette exception handlers routing every failure through :func:`problem`."""
+    return {HubbubError: _on_hubbub, HTTPException: _on_http, Exception: _on_crash}

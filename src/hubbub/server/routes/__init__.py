@@ -1,11 +1,24 @@
 """REST routes, one module per concept, all under /api/v1."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
+from dataclasses import replace
+
+from hubbub.server.endpoints import Endpoint
 from hubbub.server.routes import agents, channels, health, inbox, keys, messages, search
 
-api = APIRouter(prefix="/api/v1")
-for module in (health, agents, channels, messages, inbox, search, keys):
-    api.include_router(module.router)
+PREFIX = "/api/v1"
+# Hot routes first: Starlette matches in order.
+MODULES = (messages, inbox, channels, search, agents, keys, health)
 
-__all__ = ["api"]
+
+def endpoints() -> list[Endpoint]:
+    """Every endpoint, with its full path."""
+    return [
+        replace(endpoint, path=PREFIX + endpoint.path)
+        for module in MODULES
+        for endpoint in module.routes.endpoints
+    ]
+
+
+__all__ = ["PREFIX", "endpoints"]

@@ -2,46 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
-from starlette.responses import Response
-
-from hubbub.core.models import Agent, AgentStatus
+from hubbub.core.models import Agent
 from hubbub.core.store import AgentChanges
-from hubbub.server.auth import Actor, HubDep
-from hubbub.server.bodies import ProfileBody
-from hubbub.server.responses import ok, ok_list
+from hubbub.server.bodies import AgentsQuery, ProfileBody
+from hubbub.server.endpoints import Call, Routes
 
-router = APIRouter(tags=["agents"])
-
-
-@router.get("/me", response_model=Agent, summary="The acting agent")
-async def whoami(me: Actor) -> Response:
-    return ok(me)
+routes = Routes("agents")
 
 
-@router.patch("/me", response_model=Agent, summary="Change my label, tags, status…")
-async def update_me(body: ProfileBody, me: Actor, hub: HubDep) -> Response:
+@routes.get("/me", summary="The acting agent")
+async def whoami(call: Call) -> Agent:
+    return call.agent
+
+
+@routes.patch("/me", summary="Change my label, tags, capabilities, status or visibility")
+async def update_me(call: Call, body: ProfileBody) -> Agent:
     changes = AgentChanges(**body.model_dump(exclude_unset=True))
-    return ok(await hub.agents.update(me, changes))
+    return await call.hub.agents.update(call.agent, changes)
 
 
-@router.get("/agents", response_model=list[Agent], summary="List agents")
-async def list_agents(
-    me: Actor,
-    hub: HubDep,
-    tag: str | None = None,
-    capability: Annotated[str | None, Query(alias="cap")] = None,
-    status: AgentStatus | None = None,
-    machine: str | None = None,
-) -> Response:
-    found = await hub.agents.list(
-        me, tag=tag, capability=capability, status=status, machine=machine
+@routes.get("/agents", summary="List agents")
+async def list_agents(call: Call, query: AgentsQuery) -> list[Agent]:
+    return await call.hub.agents.list(
+        call.agent,
+        tag=query.tag,
+        capability=query.cap,
+        status=query.status,
+        machine=query.machine,
     )
-    return ok_list(found, Agent)
 
 
-@router.get("/agents/{name}", response_model=Agent, summary="One agent")
-async def get_agent(name: str, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.agents.get(name))
+@routes.get("/agents/{name}", summary="One agent")
+async def get_agent(call: Call, name: str) -> Agent:
+    return await call.hub.agents.get(name)

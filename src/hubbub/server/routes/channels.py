@@ -2,53 +2,51 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from starlette.responses import Response
-
 from hubbub.core.models import Channel, ReadCursor
-from hubbub.server.auth import Actor, AnyCredential, HubDep
-from hubbub.server.bodies import ChannelBody, CursorBody, InviteBody
-from hubbub.server.responses import ok, ok_list
+from hubbub.server.bodies import ChannelBody, ChannelsQuery, CursorBody, InviteBody
+from hubbub.server.endpoints import Call, Routes
 
-router = APIRouter(tags=["channels"])
-
-
-@router.get("/channels", response_model=list[Channel], summary="Channels I can see")
-async def list_channels(me: Actor, hub: HubDep, include_archived: bool = False) -> Response:
-    return ok_list(await hub.channels.list(me, include_archived=include_archived), Channel)
+routes = Routes("channels")
 
 
-@router.post("/channels", response_model=Channel, status_code=201, summary="Create a channel")
-async def create_channel(body: ChannelBody, me: Actor, hub: HubDep) -> Response:
-    created = await hub.channels.create(me, body.name, visibility=body.visibility, topic=body.topic)
-    return ok(created, 201)
+@routes.get("/channels", summary="Public channels and those I belong to")
+async def list_channels(call: Call, query: ChannelsQuery) -> list[Channel]:
+    return await call.hub.channels.list(call.agent, include_archived=query.include_archived)
 
 
-@router.get("/channels/{name}", response_model=Channel, summary="One channel and its members")
-async def get_channel(name: str, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.channels.get(me, name))
+@routes.post("/channels", summary="Create a channel", status=201)
+async def create_channel(call: Call, body: ChannelBody) -> Channel:
+    return await call.hub.channels.create(
+        call.agent, body.name, visibility=body.visibility, topic=body.topic
+    )
 
 
-@router.post("/channels/{name}/join", response_model=Channel, summary="Join a public channel")
-async def join(name: str, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.channels.join(me, name))
+@routes.get("/channels/{name}", summary="One channel and its members")
+async def get_channel(call: Call, name: str) -> Channel:
+    return await call.hub.channels.get(call.agent, name)
 
 
-@router.post("/channels/{name}/leave", response_model=Channel, summary="Leave a channel")
-async def leave(name: str, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.channels.leave(me, name))
+@routes.post("/channels/{name}/join", summary="Join a public channel")
+async def join_channel(call: Call, name: str) -> Channel:
+    return await call.hub.channels.join(call.agent, name)
 
 
-@router.post("/channels/{name}/invite", response_model=Channel, summary="Add an agent")
-async def invite(name: str, body: InviteBody, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.channels.invite(me, name, body.agent))
+@routes.post("/channels/{name}/leave", summary="Leave a channel")
+async def leave_channel(call: Call, name: str) -> Channel:
+    return await call.hub.channels.leave(call.agent, name)
 
 
-@router.post("/channels/{name}/archive", response_model=Channel, summary="Archive a channel")
-async def archive(name: str, me: Actor, cred: AnyCredential, hub: HubDep) -> Response:
-    return ok(await hub.channels.archive(me, name, as_admin=cred.is_admin))
+@routes.post("/channels/{name}/invite", summary="Add an agent to a channel I am in")
+async def invite_to_channel(call: Call, name: str, body: InviteBody) -> Channel:
+    return await call.hub.channels.invite(call.agent, name, body.agent)
 
 
-@router.put("/channels/{name}/cursor", response_model=ReadCursor, summary="Mark read up to seq")
-async def mark_read(name: str, body: CursorBody, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.inbox.mark_read(me, name, body.seq))
+@routes.post("/channels/{name}/archive", summary="Archive a channel (creator or admin)")
+async def archive_channel(call: Call, name: str) -> Channel:
+    admin = call.credential is not None and call.credential.is_admin
+    return await call.hub.channels.archive(call.agent, name, as_admin=admin)
+
+
+@routes.put("/channels/{name}/cursor", summary="Mark the channel read up to a message id")
+async def mark_read(call: Call, name: str, body: CursorBody) -> ReadCursor:
+    return await call.hub.inbox.mark_read(call.agent, name, body.seq)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from starlette.responses import Response
-
 from hubbub import __version__
 from hubbub.server.bodies import Health
-from hubbub.server.responses import ok
+from hubbub.server.endpoints import Call, Routes
 
-router = APIRouter(tags=["health"])
+routes = Routes("health")
 
 
-@router.get("/health", response_model=Health, summary="Is the hub up")
-async def health() -> Response:
-    return ok(Health(version=__version__))
+@routes.get("/health", summary="Is the hub up", auth="none")
+async def health(call: Call) -> Health:
+    return Health(version=__version__)

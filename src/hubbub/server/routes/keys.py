@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from starlette.responses import Response
-
 from hubbub.core.models import KeyInfo, NewKey
-from hubbub.server.auth import Admin, HubDep
 from hubbub.server.bodies import KeyBody
-from hubbub.server.responses import ok, ok_list
+from hubbub.server.endpoints import Call, Routes
 
-router = APIRouter(prefix="/admin", tags=["admin"])
-
-
-@router.get("/keys", response_model=list[KeyInfo], summary="Every key (never the secrets)")
-async def list_keys(_: Admin, hub: HubDep) -> Response:
-    return ok_list(await hub.keys.list(), KeyInfo)
+routes = Routes("admin")
 
 
-@router.post("/keys", response_model=NewKey, status_code=201, summary="Create a key")
-async def create_key(body: KeyBody, _: Admin, hub: HubDep) -> Response:
-    return ok(await hub.keys.create(body.kind, body.machine, body.label), 201)
+@routes.get("/admin/keys", summary="Every key (never the secrets)", auth="admin")
+async def list_keys(call: Call) -> list[KeyInfo]:
+    return await call.hub.keys.list()
 
 
-@router.delete("/keys/{key_id}", response_model=KeyInfo, summary="Revoke a key")
-async def revoke_key(key_id: int, _: Admin, hub: HubDep) -> Response:
-    return ok(await hub.keys.revoke(key_id))
+@routes.post("/admin/keys", summary="Create a key (shown once)", auth="admin", status=201)
+async def create_key(call: Call, body: KeyBody) -> NewKey:
+    return await call.hub.keys.create(body.kind, body.machine, body.label)
+
+
+@routes.delete("/admin/keys/{key_id}", summary="Revoke a key", auth="admin")
+async def revoke_key(call: Call, key_id: int) -> KeyInfo:
+    return await call.hub.keys.revoke(key_id)

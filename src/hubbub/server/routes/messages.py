@@ -2,94 +2,82 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Query
-from starlette.responses import Response
-
 from hubbub.core.models import Message, MessagePage, SendResult, Thread
-from hubbub.server.auth import Actor, HubDep
-from hubbub.server.bodies import EditBody, PostBody, SendBody
-from hubbub.server.responses import ok
+from hubbub.server.bodies import EditBody, PageQuery, PostBody, SendBody
+from hubbub.server.endpoints import Call, Header, Reply, Routes
 
-router = APIRouter(tags=["messages"])
+routes = Routes("messages")
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Retries with the same key return the first result instead of posting again.",
-    ),
-]
+IDEMPOTENCY = Header(
+    "Idempotency-Key",
+    "Retries with the same key return the first result (200, `Idempotent-Replayed: true`) "
+    "instead of posting again; the same key with a different body is 409.",
+)
 REPLAYED = {"Idempotent-Replayed": "true"}
 
 
-@router.post(
+@routes.post(
     "/channels/{name}/messages",
-    response_model=Message,
-    status_code=201,
     summary="Post in a channel",
-    responses={200: {"description": "A replay of an earlier request with the same key"}},
+    status=201,
+    headers=(IDEMPOTENCY,),
+    responses={200: "A replay of an earlier request with the same Idempotency-Key"},
 )
-async def post_message(
-    name: str, body: PostBody, me: Actor, hub: HubDep, idempotency_key: IdempotencyKey = None
-) -> Response:
-    result = await hub.messages.post(
-        me,
+async def post_message(call: Call, name: str, body: PostBody) -> Message | Reply:
+    result = await call.hub.messages.post(
+        call.agent,
         name,
         body.content,
         metadata=body.metadata,
         reply_to=body.reply_to,
-        idempotency_key=idempotency_key,
+        idempotency_key=call.header("idempotency-key"),
     )
     if result.replayed:
-        return ok(result.message, 200, REPLAYED)
-    return ok(result.message, 201)
+        return Reply(result.message, 200, REPLAYED)
+    return result.message
 
 
-@router.get("/channels/{name}/messages", response_model=MessagePage, summary="Read a channel")
-async def read_messages(
-    name: str,
-    me: Actor,
-    hub: HubDep,
-    after: Annotated[int | None, Query(ge=0, description="Only messages after this id.")] = None,
-    before: Annotated[int | None, Query(ge=1, description="Only messages before this id.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> Response:
-    return ok(await hub.messages.read(me, name, after=after, before=before, limit=limit))
+@routes.get("/channels/{name}/messages", summary="Read a channel (or @agent for a DM)")
+async def read_messages(call: Call, name: str, query: PageQuery) -> MessagePage:
+    return await call.hub.messages.read(
+        call.agent, name, after=query.after, before=query.before, limit=query.limit
+    )
 
 
-@router.post("/send", response_model=SendResult, status_code=201, summary="Send to a target")
-async def send(
-    body: SendBody, me: Actor, hub: HubDep, idempotency_key: IdempotencyKey = None
-) -> Response:
-    result = await hub.messages.send(
-        me,
+@routes.post(
+    "/send",
+    summary="Send to #channel, @agent, label:, tag:, cap: or broadcast",
+    status=201,
+    headers=(IDEMPOTENCY,),
+)
+async def send(call: Call, body: SendBody) -> SendResult:
+    return await call.hub.messages.send(
+        call.agent,
         body.target,
         body.content,
         metadata=body.metadata,
         reply_to=body.reply_to,
-        idempotency_key=idempotency_key,
+        idempotency_key=call.header("idempotency-key"),
     )
-    return ok(result, 201)
 
 
-@router.get("/messages/{message_id}", response_model=Message, summary="One message")
-async def get_message(message_id: int, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.messages.get(me, message_id))
+@routes.get("/messages/{message_id}", summary="One message")
+async def get_message(call: Call, message_id: int) -> Message:
+    return await call.hub.messages.get(call.agent, message_id)
 
 
-@router.get("/messages/{message_id}/thread", response_model=Thread, summary="A whole thread")
-async def get_thread(message_id: int, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.messages.thread(me, message_id))
+@routes.get("/messages/{message_id}/thread", summary="The whole thread of a message")
+async def get_thread(call: Call, message_id: int) -> Thread:
+    return await call.hub.messages.thread(call.agent, message_id)
 
 
-@router.patch("/messages/{message_id}", response_model=Message, summary="Edit my message")
-async def edit_message(message_id: int, body: EditBody, me: Actor, hub: HubDep) -> Response:
-    edited = await hub.messages.edit(me, message_id, content=body.content, metadata=body.metadata)
-    return ok(edited)
+@routes.patch("/messages/{message_id}", summary="Edit my message")
+async def edit_message(call: Call, message_id: int, body: EditBody) -> Message:
+    return await call.hub.messages.edit(
+        call.agent, message_id, content=body.content, metadata=body.metadata
+    )
 
 
-@router.delete("/messages/{message_id}", response_model=Message, summary="Delete my message")
-async def delete_message(message_id: int, me: Actor, hub: HubDep) -> Response:
-    return ok(await hub.messages.delete(me, message_id))
+@routes.delete("/messages/{message_id}", summary="Delete my message")
+async def delete_message(call: Call, message_id: int) -> Message:
+    return await call.hub.messages.delete(call.agent, message_id)

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
-from fastapi import APIRouter, Query
-from starlette.responses import Response
-
 from hubbub.core.models import SearchResult
-from hubbub.server.auth import Actor, HubDep
-from hubbub.server.responses import ok
+from hubbub.server.bodies import SearchQuery
+from hubbub.server.endpoints import Call, Routes
 
-router = APIRouter(tags=["search"])
+routes = Routes("search")
 
 
-@router.get("/search", response_model=SearchResult, summary="Search messages I can read")
-async def search(
-    me: Actor,
-    hub: HubDep,
-    q: Annotated[str, Query(description='Words to match; "a phrase" and prefix* work.')],
-    channel: str | None = None,
-    author: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> Response:
-    result = await hub.search.search(
-        me, q, channel=channel, author=author, since=since, until=until, limit=limit
+@routes.get("/search", summary="Search the messages I can read")
+async def search(call: Call, query: SearchQuery) -> SearchResult:
+    return await call.hub.search.search(
+        call.agent,
+        query.q,
+        channel=query.channel,
+        author=query.author,
+        since=query.since,
+        until=query.until,
+        limit=query.limit,
     )
-    return ok(result)

@@ -57,17 +57,17 @@ class SqliteStore:
         return await self.db.write(keys.revoke, key_id)
 
     async def key_by_digest(self, digest: str) -> StoredKey | None:
-        return await self.db.read(keys.by_digest, digest)
+        return self.db.lookup(keys.by_digest, digest)
 
     async def count_keys(self, kind: KeyKind) -> int:
-        return await self.db.read(keys.count, kind)
+        return self.db.lookup(keys.count, kind)
 
     # agents
     async def agent(self, name: str) -> Agent | None:
-        return await self.db.read(agents.by_name, name)
+        return self.db.lookup(agents.by_name, name)
 
     async def agents_named(self, names: Sequence[str]) -> list[Agent]:
-        return await self.db.read(agents.named, list(names))
+        return self.db.lookup(agents.named, list(names))
 
     async def ensure_agent(self, name: str, machine: str, kind: AgentKind) -> Agent:
         found = await self.agent(name)
@@ -83,7 +83,7 @@ class SqliteStore:
 
     # channels
     async def channel(self, name: str) -> Channel | None:
-        return await self.db.read(channels.by_name, name)
+        return self.db.lookup(channels.by_name, name)
 
     async def create_channel(self, spec: NewChannel) -> Channel:
         return await self.db.write(channels.create, spec)
@@ -95,7 +95,7 @@ class SqliteStore:
         return await self.db.read(channels.member_names, channel_id)
 
     async def is_member(self, channel_id: int, agent_id: int) -> bool:
-        return await self.db.read(channels.is_member, channel_id, agent_id)
+        return self.db.lookup(channels.is_member, channel_id, agent_id)
 
     async def add_member(self, channel_id: int, agent_id: int) -> bool:
         return await self.db.write(channels.add_member, channel_id, agent_id)
@@ -117,7 +117,7 @@ class SqliteStore:
         return await self.db.write(messages.post_many, list(news))
 
     async def message(self, message_id: int) -> Message | None:
-        return await self.db.read(messages.by_id, message_id)
+        return self.db.lookup(messages.by_id, message_id)
 
     async def messages(
         self, channel_id: int, *, after: int | None, before: int | None, limit: int

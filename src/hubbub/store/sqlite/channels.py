@@ -54,8 +54,15 @@ def create(conn: sqlite3.Connection, spec: NewChannel) -> Channel:
 
 
 def resolve(conn: sqlite3.Connection, target: int | NewChannel) -> int:
-    """The id of an existing channel, or of the channel created from ``target``."""
+    """The id of a channel that takes posts: an existing one (re-checked, as the caller's view
+    may be stale), or the one created from ``target``."""
     if isinstance(target, int):
+        row = conn.execute("SELECT name, archived_at FROM channels WHERE id = ?", (target,))
+        found = row.fetchone()
+        if found is None:
+            raise NotFound(f"no channel with id {target}", code="channel_not_found")
+        if found["archived_at"] is not None:
+            raise Conflict(f"#{found['name']} is archived", code="channel_archived")
         return target
     row = conn.execute(
         "SELECT id, kind, visibility, archived_at FROM channels WHERE name = ?", (target.name,)
@@ -110,17 +117,40 @@ def _names(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> tuple[st
     return row[0], row[1]
 
 
-def add_member(conn: sqlite3.Connection, channel_id: int, agent_id: int, read_seq: int = 0) -> bool:
+def add_member(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> bool:
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO members (channel_id, agent_id, joined_at, read_seq) "
-        "VALUES (?, ?, ?, ?)",
-        (channel_id, agent_id, rows.now_us(), read_seq),
+        "INSERT OR IGNORE INTO members (channel_id, agent_id, joined_at) VALUES (?, ?, ?)",
+        (channel_id, agent_id, rows.now_us()),
     )
     if cursor.rowcount == 0:
         return False
+    _joined(conn, channel_id, agent_id)
+    return True
+
+
+def _joined(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> None:
     channel, agent = _names(conn, channel_id, agent_id)
     event_log.append(conn, [events.member_event(events.MEMBER_JOINED, channel_id, channel, agent)])
-    return True
+
+
+def mark_posted(
+    conn: sqlite3.Connection, channel_id: int, agent_id: int, seq: int, join: bool
+) -> None:
+    """After a post: its author has read the channel up to it (and, if ``join``, is a member)."""
+    if not join:
+        conn.execute(
+            "UPDATE members SET read_seq = ? WHERE channel_id = ? AND agent_id = ?",
+            (seq, channel_id, agent_id),
+        )
+        return
+    now = rows.now_us()
+    joined = conn.execute(
+        "INSERT INTO members (channel_id, agent_id, joined_at, read_seq) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET read_seq = excluded.read_seq RETURNING joined_at",
+        (channel_id, agent_id, now, seq),
+    ).fetchone()[0]
+    if joined == now:
+        _joined(conn, channel_id, agent_id)
 
 
 def remove_member(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> bool:
@@ -158,7 +188,7 @@ def created_since(conn: sqlite3.Connection, agent_id: int, since_us: int) -> int
 def set_read_cursor(conn: sqlite3.Connection, agent_id: int, channel_id: int, seq: int) -> int:
     conn.execute(
         "UPDATE members SET read_seq = max(read_seq, min(?, "
-        "(SELECT last_message_id FROM channels WHERE id = ?))) "
+        "(SELECT coalesce(max(id), 0) FROM messages WHERE channel_id = ?))) "
         "WHERE channel_id = ? AND agent_id = ?",
         (seq, channel_id, channel_id, agent_id),
     )
@@ -171,12 +201,14 @@ def set_read_cursor(conn: sqlite3.Connection, agent_id: int, channel_id: int, se
 
 def summaries(conn: sqlite3.Connection, agent_id: int) -> list[ChannelSummary]:
     sql = """
-        SELECT c.name, c.kind, c.last_message_id, m.read_seq,
+        SELECT c.name, c.kind, m.read_seq,
+               coalesce((SELECT max(id) FROM messages x WHERE x.channel_id = c.id), 0)
+                   AS last_message_id,
                (SELECT count(*) FROM messages x
                  WHERE x.channel_id = c.id AND x.id > m.read_seq) AS unread
           FROM members m JOIN channels c ON c.id = m.channel_id
          WHERE m.agent_id = ? AND c.archived_at IS NULL
-         ORDER BY c.last_message_id DESC, c.name
+         ORDER BY last_message_id DESC, c.name
     """
     return [
         ChannelSummary(

@@ -3,7 +3,9 @@
 Writes are functions queued to the writer. It takes every write waiting, runs each inside its
 own savepoint of one transaction, commits once, and only then answers each caller: a failing
 write rolls back alone, and no caller hears "done" before its data is committed. Readers each
-own a connection; WAL lets them read while the writer writes.
+own a connection; WAL lets them read while the writer writes. Point lookups by key (a
+channel by name, a key by digest) run inline on the event loop's own connection: they take
+microseconds, less than a hop to a thread would.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ class Database:
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._inline: sqlite3.Connection | None = None
         self._closed = False
         self.batches = 0
         self.batched_writes = 0
@@ -136,6 +139,7 @@ class Database:
         conn = connect(self.path, synchronous=self.synchronous)
         conn.execute("PRAGMA journal_mode = WAL")
         migrate(conn)
+        self._inline = connect(self.path, synchronous=self.synchronous, readonly=True)
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="hubbub-write", daemon=True
         )
@@ -150,10 +154,18 @@ class Database:
             self._jobs.put(_STOP)
             self._writer.join()
         self._readers.shutdown(wait=True)
+        if self._inline is not None:
+            self._inline.close()
         with self._lock:
             for conn in self._reader_conns:
                 conn.close()
             self._reader_conns.clear()
+
+    def lookup(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a point lookup ``fn(conn, *args)`` inline; keep these to indexed single rows."""
+        if self._closed or self._inline is None:
+            raise Unavailable("the store is closed", code="store_closed")
+        return fn(self._inline, *args)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` on a reader connection in the pool."""

@@ -17,5 +17,14 @@ def append(conn: sqlite3.Connection, events: Iterable[NewEvent]) -> None:
     conn.executemany(
         "INSERT INTO events (type, channel_id, agent_id, payload, created_at) "
         "VALUES (?, ?, ?, ?, ?)",
-        [(e.type, e.channel_id, e.agent_id, orjson.dumps(e.payload), now) for e in events],
+        [
+            (
+                e.type,
+                e.channel_id,
+                e.agent_id,
+                orjson.dumps(e.payload, option=orjson.OPT_UTC_Z),
+                now,
+            )
+            for e in events
+        ],
     )

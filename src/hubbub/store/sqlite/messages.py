@@ -38,6 +38,7 @@ def post(conn: sqlite3.Connection, new: NewMessage) -> PostResult:
         if row is not None:
             return PostResult(message=rows.message(row), replayed=True)
     channel_id = channels.resolve(conn, new.channel)
+    created = rows.now_us()
     message_id = int(
         conn.execute(
             "INSERT INTO messages (channel_id, author_id, content, metadata, mentions, reply_to, "
@@ -52,18 +53,24 @@ def post(conn: sqlite3.Connection, new: NewMessage) -> PostResult:
                 new.reply_to,
                 new.thread_id,
                 new.idempotency_key,
-                rows.now_us(),
+                created,
             ),
         ).fetchone()[0]
     )
-    conn.execute("UPDATE channels SET last_message_id = ? WHERE id = ?", (message_id, channel_id))
-    # Posting marks the channel read up to the new message for its author.
-    if not (new.join_author and channels.add_member(conn, channel_id, new.author_id, message_id)):
-        conn.execute(
-            "UPDATE members SET read_seq = ? WHERE channel_id = ? AND agent_id = ?",
-            (message_id, channel_id, new.author_id),
-        )
-    message = _must(conn, message_id)
+    channels.mark_posted(conn, channel_id, new.author_id, message_id, new.join_author)
+    message = Message.model_construct(
+        id=message_id,
+        channel=new.channel_name,
+        author=new.author_name,
+        content=new.content,
+        metadata=new.metadata,
+        reply_to=new.reply_to,
+        thread_id=new.thread_id,
+        mentions=new.mentions,
+        created_at=rows.to_time(created),
+        edited_at=None,
+        deleted=False,
+    )
     event_log.append(conn, [events.message_event(events.MESSAGE_POSTED, message, channel_id)])
     _deliver(conn, message, new.inbox)
     return PostResult(message=message)

@@ -18,7 +18,8 @@ MESSAGE_JOINS = "JOIN channels c ON c.id = m.channel_id JOIN agents a ON a.id = 
 MESSAGE_FROM = f"messages m {MESSAGE_JOINS}"
 CHANNEL_COLUMNS = """
     ch.id, ch.name, ch.kind, ch.visibility, ch.topic, ag.name AS created_by, ch.created_at,
-    ch.archived_at, ch.last_message_id
+    ch.archived_at,
+    coalesce((SELECT max(id) FROM messages WHERE channel_id = ch.id), 0) AS last_message_id
 """
 CHANNEL_FROM = "channels ch LEFT JOIN agents ag ON ag.id = ch.created_by"
 

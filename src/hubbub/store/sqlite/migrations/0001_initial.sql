@@ -36,8 +36,7 @@ CREATE TABLE channels (
     topic            TEXT,
     created_by       INTEGER REFERENCES agents (id),
     created_at       INTEGER NOT NULL,
-    archived_at      INTEGER,
-    last_message_id  INTEGER NOT NULL DEFAULT 0
+    archived_at      INTEGER
 );
 CREATE INDEX channels_by_creator ON channels (created_by, created_at);
 

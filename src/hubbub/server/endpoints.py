@@ -1,0 +1,250 @@
+"""A typed route table over Starlette: each endpoint declares its path, auth and models once,
+and the same declaration parses requests, serialises answers and generates the OpenAPI.
+
+A handler takes a :class:`Call`, then optionally ``body`` (a pydantic model parsed from the
+JSON body), ``query`` (a model parsed from the query string) and path parameters by name
+(``str`` or ``int``); it returns a model, a list of models, or a :class:`Reply`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hubbub.core.errors import Forbidden, InvalidInput, Unauthorized
+from hubbub.core.hub import Hub
+from hubbub.core.keys import Credential
+from hubbub.core.models import Agent
+from hubbub.core.ratelimit import RateLimiter
+from hubbub.server.problems import problem
+
+Auth = Literal["none", "agent", "admin"]
+AGENT_HEADER = "x-hubbub-agent"
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A result with a status or headers other than the endpoint's default."""
+
+    model: BaseModel
+    status: int
+    headers: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    """One request as handlers see it: the hub, the caller, the raw request."""
+
+    request: Request
+    hub: Hub
+    credential: Credential | None = None
+    agent_or_none: Agent | None = None
+
+    @property
+    def agent(self) -> Agent:
+        """The acting agent (endpoints with ``auth="agent"`` always have one)."""
+        assert self.agent_or_none is not None
+        return self.agent_or_none
+
+    def header(self, name: str) -> str | None:
+        """A request header."""
+        return self.request.headers.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A request header an endpoint reads, for the OpenAPI."""
+
+    name: str
+    description: str
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """One operation of the API."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    status: int
+    auth: Auth
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    path_params: dict[str, type]
+    response: Any
+    headers: tuple[Header, ...] = ()
+    responses: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+class Routes:
+    """The endpoints of one module, collected by decorators."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.endpoints: list[Endpoint] = []
+
+    def _add(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        status: int = 200,
+        auth: Auth = "agent",
+        headers: tuple[Header, ...] = (),
+        responses: dict[int, str] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            hints = typing.get_type_hints(handler)
+            params = [p for p in inspect.signature(handler).parameters if p != "call"]
+            self.endpoints.append(
+                Endpoint(
+                    method=method,
+                    path=path,
+                    handler=handler,
+                    summary=summary,
+                    tag=self.tag,
+                    status=status,
+                    auth=auth,
+                    body=hints.get("body") if "body" in params else None,
+                    query=hints.get("query") if "query" in params else None,
+                    path_params={p: hints[p] for p in params if p not in ("body", "query")},
+                    response=_without_reply(hints["return"]),
+                    headers=headers,
+                    responses=responses or {},
+                )
+            )
+            return handler
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("POST", path, **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("PUT", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("DELETE", path, **options)
+
+
+async def authenticate(request: Request, hub: Hub, auth: Auth) -> Call:
+    """Verify the bearer key (and rate-limit it) and resolve the acting agent."""
+    call = Call(request, hub)
+    if auth == "none":
+        return call
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized(
+            "send 'Authorization: Bearer <key>' (hubbub keys create, or the local config)"
+        )
+    credential = await hub.keys.verify(secret.strip())
+    if not credential.is_admin:
+        limiter: RateLimiter = request.app.state.limiter
+        limiter.take(credential.key_id)
+    call.credential = credential
+    if auth == "admin":
+        if not credential.is_admin:
+            raise Forbidden("this needs the admin key", code="admin_only")
+        return call
+    name = request.headers.get(AGENT_HEADER, "").strip()
+    if not name:
+        raise InvalidInput(
+            "say which agent you are with an X-Hubbub-Agent header ({machine}-{project})",
+            code="agent_required",
+        )
+    call.agent_or_none = await hub.agents.act_as(credential, name)
+    return call
+
+
+def invalid(error: ValidationError, where: str, path: str) -> Response:
+    """A 422 (or 400 for malformed JSON) problem for a pydantic error."""
+    errors = [
+        {"loc": [where, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem(
+            400, "bad_json", "Malformed JSON", "the request body is not valid JSON", path
+        )
+    first = errors[0]
+    at = ".".join(str(p) for p in first["loc"][1:]) or where
+    return problem(422, "invalid", "Invalid input", f"{at}: {first['msg']}", path, errors=errors)
+
+
+def _serialiser(response: Any) -> Callable[[Any], bytes]:
+    if isinstance(response, type) and issubclass(response, BaseModel):
+        return lambda model: model.__pydantic_serializer__.to_json(model)
+    adapter: TypeAdapter[Any] = TypeAdapter(response)
+    return adapter.dump_json
+
+
+def route(endpoint: Endpoint) -> Route:
+    """The Starlette route that runs one endpoint."""
+    to_json = _serialiser(endpoint.response)
+    body_model = endpoint.body
+    query_model = endpoint.query
+    converters = endpoint.path_params
+
+    async def run(request: Request) -> Response:
+        hub: Hub = request.app.state.hub
+        call = await authenticate(request, hub, endpoint.auth)
+        kwargs: dict[str, Any] = {}
+        for name, kind in converters.items():
+            raw = request.path_params[name]
+            kwargs[name] = raw if kind is str else _integer(name, raw)
+        if query_model is not None:
+            try:
+                kwargs["query"] = query_model.model_validate(dict(request.query_params))
+            except ValidationError as error:
+                return invalid(error, "query", request.url.path)
+        if body_model is not None:
+            raw_body = await request.body()
+            try:
+                kwargs["body"] = body_model.model_validate_json(raw_body or b"{}")
+            except ValidationError as error:
+                return invalid(error, "body", request.url.path)
+        result = await endpoint.handler(call, **kwargs)
+        if isinstance(result, Reply):
+            return Response(
+                to_json(result.model), result.status, result.headers, "application/json"
+            )
+        return Response(to_json(result), endpoint.status, media_type="application/json")
+
+    return Route(endpoint.path, run, methods=[endpoint.method], name=endpoint.operation_id)
+
+
+def _without_reply(annotation: Any) -> Any:
+    """The documented response type: the annotation less :class:`Reply`."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kept = [a for a in typing.get_args(annotation) if a is not Reply]
+        return kept[0] if len(kept) == 1 else typing.Union[tuple(kept)]  # noqa: UP007
+    return annotation
+
+
+def _integer(name: str, raw: str) -> int:
+    if raw.isdigit():
+        return int(raw)
+    raise InvalidInput(f"{name} must be a whole number, not {raw!r}", code="invalid")
