@@ -4,6 +4,7 @@ the change. Each store appends what these builders return, so every engine recor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from hubbub.core.models import Message
@@ -18,6 +19,18 @@ MEMBER_LEFT = "member.left"
 INBOX_ITEM = "inbox.item"
 INBOX_ACKED = "inbox.acked"
 AGENT_UPDATED = "agent.updated"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as committed: ``seq`` is its place in the log, and the resume cursor."""
+
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    created_at: datetime
+    channel_id: int | None = None
+    agent_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

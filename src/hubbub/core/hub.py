@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hubbub.core.agents import AgentService
+from hubbub.core.bus import EventBus
 from hubbub.core.channels import ChannelService
 from hubbub.core.inbox import InboxService
 from hubbub.core.keys import KeyService
@@ -16,9 +17,15 @@ class Hub:
     """The domain core as one object."""
 
     def __init__(
-        self, store: Store, limits: Limits | None = None, *, cache_seconds: float = 5.0
+        self,
+        store: Store,
+        limits: Limits | None = None,
+        *,
+        bus: EventBus | None = None,
+        cache_seconds: float = 5.0,
     ) -> None:
         self.store = store
+        self.bus = bus
         self.limits = limits or Limits()
         self.keys = KeyService(store, cache_seconds=cache_seconds)
         self.agents = AgentService(store, self.limits, cache_seconds=cache_seconds)
@@ -28,9 +35,12 @@ class Hub:
         self.search = SearchService(store, self.channels)
 
     async def open(self) -> None:
-        """Open the store (and migrate it)."""
-        await self.store.open()
+        """Open the store (and migrate it); committed events flow to the bus, if any (offline
+        tools such as seeding or import run without one)."""
+        await self.store.open(None if self.bus is None else self.bus.publish)
 
     async def close(self) -> None:
-        """Flush and close the store."""
+        """End every subscription, then flush and close the store."""
+        if self.bus is not None:
+            self.bus.close()
         await self.store.close()

@@ -6,11 +6,12 @@ committed before the call returns, or nothing is and it raises.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from hubbub.core.events import StoredEvent
 from hubbub.core.models import (
     AckResult,
     Agent,
@@ -123,8 +124,9 @@ class SearchQuery:
 class Store(Protocol):
     """Persistence for the whole hub."""
 
-    async def open(self) -> None:
-        """Connect and bring the schema up to date."""
+    async def open(self, publish: Callable[[list[StoredEvent]], None] | None = None) -> None:
+        """Connect and bring the schema up to date. ``publish`` is called on this event loop
+        with the events of each commit, in commit order, before the writers are answered."""
 
     async def close(self) -> None:
         """Finish pending writes and release connections."""
@@ -193,3 +195,12 @@ class Store(Protocol):
 
     # search
     async def search(self, query: SearchQuery) -> list[SearchHit]: ...
+
+    # events
+    async def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
+        """Committed events after ``seq``, oldest first."""
+        ...
+
+    async def last_event_seq(self) -> int:
+        """The newest committed event's sequence (0 if none)."""
+        ...

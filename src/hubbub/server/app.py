@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hubbub import __version__
+from hubbub.bus import LocalBus
 from hubbub.core.hub import Hub
 from hubbub.core.ratelimit import RateLimiter
 from hubbub.server import openapi, problems, routes
@@ -42,6 +43,7 @@ def create_app(
     hub = Hub(
         open_store(cfg.db, synchronous=cfg.synchronous, readers=cfg.readers),
         cfg.limits(),
+        bus=LocalBus(),
         cache_seconds=cfg.credential_cache_seconds,
     )
     table = routes.endpoints()

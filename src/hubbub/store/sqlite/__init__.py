@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from hubbub.core.events import StoredEvent
 from hubbub.core.models import (
     AckResult,
     Agent,
@@ -28,7 +29,7 @@ from hubbub.core.store import (
     SearchQuery,
     StoredKey,
 )
-from hubbub.store.sqlite import agents, channels, inbox, keys, messages, rows, search
+from hubbub.store.sqlite import agents, channels, events, inbox, keys, messages, rows, search
 from hubbub.store.sqlite.engine import Database
 
 
@@ -38,8 +39,8 @@ class SqliteStore:
     def __init__(self, path: Path, *, synchronous: str = "FULL", readers: int = 4) -> None:
         self.db = Database(path, synchronous=synchronous, readers=readers)
 
-    async def open(self) -> None:
-        self.db.open()
+    async def open(self, publish: Callable[[list[StoredEvent]], None] | None = None) -> None:
+        self.db.open(publish)
 
     async def close(self) -> None:
         self.db.close()
@@ -151,3 +152,10 @@ class SqliteStore:
     # search
     async def search(self, query: SearchQuery) -> list[SearchHit]:
         return await self.db.read(search.search, query)
+
+    # events
+    async def events_after(self, seq: int, limit: int) -> list[StoredEvent]:
+        return await self.db.read(events.after, seq, limit)
+
+    async def last_event_seq(self) -> int:
+        return self.db.lookup(events.last_seq)

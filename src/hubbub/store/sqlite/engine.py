@@ -22,20 +22,33 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hubbub.core.errors import Unavailable
+from hubbub.core.events import StoredEvent
 from hubbub.store import migrations
+from hubbub.store.sqlite.events import LogConnection
 
 T = TypeVar("T")
 Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.AbstractEventLoop]
 Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+Publish = Callable[[list[StoredEvent]], None]
 
 _STOP = object()
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-def connect(path: Path, *, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: Path,
+    *,
+    synchronous: str = "FULL",
+    readonly: bool = False,
+    factory: type[sqlite3.Connection] = sqlite3.Connection,
+) -> sqlite3.Connection:
     """A connection with the hub's pragmas, in autocommit mode (transactions are explicit)."""
     conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, cached_statements=512
+        path,
+        isolation_level=None,
+        check_same_thread=False,
+        cached_statements=512,
+        factory=factory,
     )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 10000")
@@ -129,14 +142,20 @@ class Database:
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._inline: sqlite3.Connection | None = None
+        self._publish: Publish | None = None
+        self._publish_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.batches = 0
         self.batched_writes = 0
 
-    def open(self) -> None:
-        """Create the file if needed, migrate it and start the writer."""
+    def open(self, publish: Publish | None = None) -> None:
+        """Create the file if needed, migrate it and start the writer. ``publish`` receives
+        the events of every commit, on the calling event loop, before writers are answered."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(self.path, synchronous=self.synchronous)
+        if publish is not None:
+            self._publish = publish
+            self._publish_loop = asyncio.get_running_loop()
+        conn = connect(self.path, synchronous=self.synchronous, factory=LogConnection)
         conn.execute("PRAGMA journal_mode = WAL")
         migrate(conn)
         self._inline = connect(self.path, synchronous=self.synchronous, readonly=True)
@@ -192,7 +211,7 @@ class Database:
         self._jobs.put((fn, args, future, loop))
         return await future
 
-    def _write_loop(self, conn: sqlite3.Connection) -> None:
+    def _write_loop(self, conn: LogConnection) -> None:
         try:
             while True:
                 first = self._jobs.get()
@@ -215,11 +234,13 @@ class Database:
         finally:
             conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+    def _commit(self, conn: LogConnection, batch: list[Job]) -> None:
         outcomes: list[Outcome] = []
+        committed: list[StoredEvent] = []
         conn.execute("BEGIN IMMEDIATE")
         for fn, args, future, _loop in batch:
             conn.execute("SAVEPOINT job")
+            conn.appended = []
             try:
                 result = fn(conn, *args)
             except BaseException as exc:  # the caller gets it; the batch goes on
@@ -228,6 +249,7 @@ class Database:
                 outcomes.append((future, None, exc))
                 continue
             conn.execute("RELEASE job")
+            committed.extend(conn.appended)
             outcomes.append((future, result, None))
         try:
             conn.execute("COMMIT")
@@ -235,17 +257,23 @@ class Database:
             conn.execute("ROLLBACK")
             failure = Unavailable(f"commit failed: {exc}", code="commit_failed")
             outcomes = [(future, None, failure) for future, _, _ in outcomes]
+            committed = []
         self.batches += 1
         self.batched_writes += len(batch)
         by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
         for (_, _, _, loop), outcome in zip(batch, outcomes, strict=True):
             by_loop.setdefault(loop, []).append(outcome)
+        if committed and self._publish_loop is not None:
+            by_loop.setdefault(self._publish_loop, [])
         for loop, answers in by_loop.items():
+            publish = self._publish if loop is self._publish_loop and committed else None
             with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
-                loop.call_soon_threadsafe(_answer, answers)
+                loop.call_soon_threadsafe(_answer, answers, publish, committed)
 
 
-def _answer(outcomes: list[Outcome]) -> None:
+def _answer(outcomes: list[Outcome], publish: Publish | None, events: list[StoredEvent]) -> None:
+    if publish is not None:
+        publish(events)
     for future, result, error in outcomes:
         if future.done():
             continue
