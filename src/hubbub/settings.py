@@ -1,5 +1,5 @@
 """The hub's settings: one typed object, every field described. Each field is read from the
-environment as ``HUBBUB_<NAME>`` and most have a ``hubbub serve`` flag; ``docs/settings.md``
+environment as ``HUBBUB_<NAME>`` (a few also have a ``hubbub serve`` flag); ``docs/settings.md``
 is generated from this class and a test keeps the two in step."""
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
 import socket
 from pathlib import Path
@@ -9,14 +11,16 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.markup import escape
 
 from hubbub import __version__
-from hubbub.cli.output import console
+from hubbub.cli.output import console, reporting
 from hubbub.paths import default_config_file
 from hubbub.server import create_app
 from hubbub.server.provision import Provisioned
 from hubbub.settings import Settings
+from hubbub.store import open_store
 
 
 def _is_loopback(host: str) -> bool:
@@ -78,6 +82,14 @@ def _banner(url: str, settings: Settings, done: Provisioned | None, loopback: bo
         )
 
 
+async def _check_database(settings: Settings) -> None:
+    """Open (and migrate) the database once before serving, so a bad one is a clear error
+    rather than a failed start-up."""
+    store = open_store(settings.db, synchronous=settings.synchronous, readers=1)
+    await store.open()
+    await store.close()
+
+
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_ready: typer.models.CommandFunctionType) -> None:
         super().__init__(config)
@@ -105,10 +117,24 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port, "db": db}.items() if v is not None}
     if no_provision:
         overrides["provision"] = False
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        app_factory = functools.partial(
+            create_app, settings, config_path=config_file or default_config_file()
+        )
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(p) for p in problem["loc"])
+            console.print(
+                f"[red]error[/red]: setting {where} (HUBBUB_{where.upper()}): {problem['msg']}",
+                highlight=False,
+            )
+        raise typer.Exit(2) from None
     sock = _bind(settings.host, settings.port)
     url = _url(settings.host, sock.getsockname()[1])
-    app = create_app(settings, url=url, config_path=config_file or default_config_file())
+    with reporting():
+        asyncio.run(_check_database(settings))
+        app = app_factory(url=url)
     loopback = _is_loopback(settings.host)
     server_config = uvicorn.Config(
         app,

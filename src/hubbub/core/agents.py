@@ -82,7 +82,8 @@ class AgentService:
         status: str | None = None,
         machine: str | None = None,
     ) -> list[Agent]:
-        """Listed agents matching every filter; hidden and ghost agents only for admins."""
+        """Visible agents matching every filter, plus the viewer itself however it is listed
+        (``viewer=None`` lists hidden and ghost agents too)."""
         if status is not None and status not in STATUSES:
             raise InvalidInput(f"bad status {status!r}: one of {', '.join(STATUSES)}")
         if tag is not None:
@@ -128,7 +129,7 @@ class AgentService:
             raise InvalidInput(
                 f"bad visibility {changes.visibility!r}: one of {', '.join(VISIBILITIES)}"
             )
-        if changes.label is not None:
+        if changes.label:
             names.check_tag(changes.label)
         for values in (changes.tags, changes.capabilities):
             if values is None:

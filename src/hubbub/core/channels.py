@@ -55,8 +55,10 @@ class ChannelService:
                 raise NotFound(f"no DMs with @{peer} yet", code="channel_not_found")
             return channel
         if name.startswith("dm:"):
-            raise NotFound(f"no channel named {name!r}", code="channel_not_found")
-        names.check_channel(name)
+            if not names.is_dm_name(name):
+                raise NotFound(f"no channel named {name!r}", code="channel_not_found")
+        else:
+            names.check_channel(name)
         channel = await self._store.channel(name)
         if channel is None:
             raise NotFound(f"no channel named {name!r}", code="channel_not_found")
@@ -69,7 +71,7 @@ class ChannelService:
         return channel.model_copy(update={"members": members})
 
     async def list(self, viewer: Agent | None, *, include_archived: bool = False) -> list[Channel]:
-        """Public channels and those the viewer belongs to (all of them for an admin)."""
+        """Public channels and those the viewer belongs to (``None``: every channel)."""
         return await self._store.list_channels(
             None if viewer is None else viewer.id, include_archived
         )
@@ -146,16 +148,18 @@ class ChannelService:
         return await self.get(inviter, name)
 
     async def archive(self, agent: Agent, name: str, *, as_admin: bool = False) -> Channel:
-        """Archive a channel: readable forever, writable never. Its creator or an admin may."""
-        channel, _ = await self.open(agent, name)
+        """Archive a channel: readable forever, writable never. Its creator may, or an admin;
+        channels that appear on first post (``general``, ``project-*`` …) only an admin."""
+        channel = await self._find(agent, name) if as_admin else (await self.open(agent, name))[0]
         if channel.kind == "dm":
             raise InvalidInput("DMs cannot be archived", code="bad_target")
-        if not as_admin and channel.created_by != agent.name:
-            raise Forbidden(
-                f"only #{name}'s creator ({channel.created_by or 'the hub'}) or an admin "
-                "may archive it",
-                code="not_creator",
+        if not as_admin and (names.is_auto_channel(name) or channel.created_by != agent.name):
+            owner = (
+                "an admin"
+                if names.is_auto_channel(name)
+                else (f"its creator ({channel.created_by or 'unknown'}) or an admin")
             )
+            raise Forbidden(f"only {owner} may archive #{name}", code="not_creator")
         if channel.archived:
             return channel
         self._cache.pop(channel.name, None)

@@ -63,10 +63,19 @@ class MessageService:
             )
 
     @staticmethod
-    def _check_replay(result: PostResult, channel: str, content: str, meta: dict[str, Any]) -> None:
+    def _check_replay(
+        result: PostResult,
+        channel: str,
+        content: str,
+        meta: dict[str, Any],
+        reply_to: int | None,
+    ) -> None:
         old = result.message
         if result.replayed and (
-            old.channel != channel or old.content != content or old.metadata != meta
+            old.channel != channel
+            or old.content != content
+            or old.metadata != meta
+            or old.reply_to != reply_to
         ):
             raise Conflict(
                 f"Idempotency-Key was already used for message {old.id} with a different body",
@@ -114,6 +123,13 @@ class MessageService:
         if channel_name.startswith("dm:"):
             raise InvalidInput("send DMs to '@agent', not to a dm: channel", code="bad_target")
         names.check_channel(channel_name)
+        if idempotency_key is not None:
+            # A retry is answered with the first result even if the channel changed since.
+            earlier = await self._store.message_by_key(author.id, idempotency_key)
+            if earlier is not None:
+                replay = PostResult(message=earlier, replayed=True)
+                self._check_replay(replay, channel_name, content, meta, reply_to)
+                return replay
         channel = await self._channels.cached(channel_name)
         target: int | NewChannel
         if channel is None:
@@ -148,7 +164,7 @@ class MessageService:
                 idempotency_key=idempotency_key,
             )
         )
-        self._check_replay(result, channel_name, content, meta)
+        self._check_replay(result, channel_name, content, meta, reply_to)
         return result
 
     async def _thread_of(self, reply_to: int | None, channel_name: str) -> int | None:
@@ -188,7 +204,12 @@ class MessageService:
                 reply_to=reply_to,
                 idempotency_key=idempotency_key,
             )
-            return SendResult(target=str(parsed), recipients=[], messages=[posted.message])
+            return SendResult(
+                target=str(parsed),
+                recipients=[],
+                messages=[posted.message],
+                replayed=posted.replayed,
+            )
         self._check_body(content, meta)
         self._check_key(idempotency_key)
         if parsed.kind == "agent":
@@ -209,12 +230,13 @@ class MessageService:
             for r in recipients
         ]
         results = await self._store.post_many(news)
-        for result in results:
-            self._check_replay(result, result.message.channel, content, meta)
+        for result, new in zip(results, news, strict=True):
+            self._check_replay(result, new.channel_name, content, meta, reply_to)
         return SendResult(
             target=str(parsed),
             recipients=[r.name for r in recipients],
             messages=[r.message for r in results],
+            replayed=all(r.replayed for r in results),
         )
 
     async def _routable(self, author: Agent, kind: str, value: str) -> list[Agent]:
@@ -306,11 +328,12 @@ class MessageService:
                 idempotency_key=key,
             )
         )
-        self._check_replay(result, channel_name, content, meta)
+        self._check_replay(result, channel_name, content, meta, None)
         return SendResult(
             target="broadcast",
             recipients=[r.name for r in recipients],
             messages=[result.message],
+            replayed=result.replayed,
         )
 
     # reading

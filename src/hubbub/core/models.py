@@ -86,6 +86,9 @@ class SendResult(Model):
     target: str
     recipients: list[str]
     messages: list[Message]
+    replayed: bool = Field(
+        default=False, description="true if this repeated an earlier send with the same key"
+    )
 
 
 class InboxItem(Model):

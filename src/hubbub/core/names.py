@@ -77,6 +77,17 @@ def dm_channel_name(a: str, b: str) -> str:
     return f"dm:{first}:{second}"
 
 
+def is_dm_name(name: str) -> bool:
+    """True for a well-formed DM channel name ``dm:{agent}:{agent}``."""
+    parts = name.split(":")
+    return (
+        len(parts) == 3
+        and parts[0] == "dm"
+        and all(AGENT_RE.fullmatch(p) for p in parts[1:])
+        and parts[1] < parts[2]
+    )
+
+
 def dm_peer(dm_name: str, me: str) -> str:
     """The other party of a DM channel, as ``@name``."""
     _, first, second = dm_name.split(":", 2)

@@ -85,7 +85,8 @@ class MessageEdit:
 
 @dataclass(frozen=True, slots=True)
 class AgentChanges:
-    """Profile fields an agent may change; ``None`` leaves a field as it is."""
+    """Profile fields an agent may change; ``None`` leaves a field as it is and ``""``
+    clears ``label`` or ``status_note``."""
 
     label: str | None = None
     tags: list[str] | None = None
@@ -171,6 +172,10 @@ class Store(Protocol):
         ...
 
     async def message(self, message_id: int) -> Message | None: ...
+    async def message_by_key(self, author_id: int, idempotency_key: str) -> Message | None:
+        """The message ``author_id`` posted with this idempotency key, if any."""
+        ...
+
     async def messages(
         self, channel_id: int, *, after: int | None, before: int | None, limit: int
     ) -> list[Message]:

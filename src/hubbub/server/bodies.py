@@ -106,4 +106,3 @@ class ChannelsQuery(Query):
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
-    schema_version: int | None = None

@@ -71,7 +71,9 @@ async def _on_http(request: Request, exc: Exception) -> Response:
         detail = f"{request.method} is not allowed on {request.url.path}"
     else:
         detail = str(exc.detail)
-    return problem(exc.status_code, code, detail, detail, request.url.path)
+    response = problem(exc.status_code, code, detail, detail, request.url.path)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _on_crash(request: Request, exc: Exception) -> Response:

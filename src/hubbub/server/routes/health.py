@@ -1,4 +1,4 @@
-"""Liveness: the one route that needs no key (it reveals nothing)."""
+"""Liveness: the one route that needs no key (it reveals only the version)."""
 
 from __future__ import annotations
 

@@ -49,9 +49,10 @@ async def read_messages(call: Call, name: str, query: PageQuery) -> MessagePage:
     summary="Send to #channel, @agent, label:, tag:, cap: or broadcast",
     status=201,
     headers=(IDEMPOTENCY,),
+    responses={200: "A replay of an earlier send with the same Idempotency-Key"},
 )
-async def send(call: Call, body: SendBody) -> SendResult:
-    return await call.hub.messages.send(
+async def send(call: Call, body: SendBody) -> SendResult | Reply:
+    result = await call.hub.messages.send(
         call.agent,
         body.target,
         body.content,
@@ -59,6 +60,7 @@ async def send(call: Call, body: SendBody) -> SendResult:
         reply_to=body.reply_to,
         idempotency_key=call.header("idempotency-key"),
     )
+    return Reply(result, 200, REPLAYED) if result.replayed else result
 
 
 @routes.get("/messages/{message_id}", summary="One message")

@@ -120,6 +120,9 @@ class SqliteStore:
     async def message(self, message_id: int) -> Message | None:
         return self.db.lookup(messages.by_id, message_id)
 
+    async def message_by_key(self, author_id: int, idempotency_key: str) -> Message | None:
+        return self.db.lookup(messages.by_key, author_id, idempotency_key)
+
     async def messages(
         self, channel_id: int, *, after: int | None, before: int | None, limit: int
     ) -> list[Message]:

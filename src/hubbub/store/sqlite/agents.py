@@ -53,7 +53,7 @@ def update(conn: sqlite3.Connection, agent_id: int, changes: AgentChanges) -> Ag
     for column in ("label", "status", "status_note", "visibility"):
         value = getattr(changes, column)
         if value is not None:
-            fields[column] = value
+            fields[column] = value or None
     for column in ("tags", "capabilities"):
         value = getattr(changes, column)
         if value is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import sqlite3
 import threading
@@ -151,7 +152,9 @@ class Database:
     def open(self, publish: Publish | None = None) -> None:
         """Create the file if needed, migrate it and start the writer. ``publish`` receives
         the events of every commit, on the calling event loop, before writers are answered."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():  # the database holds secrets' hashes: owner only
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         if publish is not None:
             self._publish = publish
             self._publish_loop = asyncio.get_running_loop()

@@ -34,7 +34,7 @@ def append(conn: sqlite3.Connection, events: Iterable[NewEvent]) -> None:
                 event.type,
                 event.channel_id,
                 event.agent_id,
-                orjson.dumps(event.payload, option=orjson.OPT_UTC_Z),
+                orjson.dumps(event.payload, option=orjson.OPT_UTC_Z).decode(),
                 now,
             ),
         ).fetchone()[0]

@@ -21,6 +21,13 @@ def by_id(conn: sqlite3.Connection, message_id: int) -> Message | None:
     return None if row is None else rows.message(row)
 
 
+def by_key(conn: sqlite3.Connection, author_id: int, key: str) -> Message | None:
+    row = conn.execute(
+        f"{SELECT} WHERE m.author_id = ? AND m.idempotency_key = ?", (author_id, key)
+    ).fetchone()
+    return None if row is None else rows.message(row)
+
+
 def _must(conn: sqlite3.Connection, message_id: int) -> Message:
     found = by_id(conn, message_id)
     if found is None:
@@ -31,12 +38,9 @@ def _must(conn: sqlite3.Connection, message_id: int) -> Message:
 def post(conn: sqlite3.Connection, new: NewMessage) -> PostResult:
     """Insert a message with its inbox entries and events, or replay an idempotent repeat."""
     if new.idempotency_key is not None:
-        row = conn.execute(
-            f"{SELECT} WHERE m.author_id = ? AND m.idempotency_key = ?",
-            (new.author_id, new.idempotency_key),
-        ).fetchone()
-        if row is not None:
-            return PostResult(message=rows.message(row), replayed=True)
+        earlier = by_key(conn, new.author_id, new.idempotency_key)
+        if earlier is not None:
+            return PostResult(message=earlier, replayed=True)
     channel_id = channels.resolve(conn, new.channel)
     created = rows.now_us()
     message_id = int(
