@@ -32,6 +32,7 @@ format: $(BIN)/hubbub
 
 ## bench: throughput and latency against this machine's ceilings
 bench: $(BIN)/hubbub
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
 
 ## docs: regenerate the generated reference pages

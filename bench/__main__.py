@@ -1,0 +1,52 @@
+"""``python -m bench``: measure the ceilings and the hub in one run, print, save JSON."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import footprint, reads, sqlite_inserts, throughput
+from bench.config import RESULTS, BenchConfig
+from bench.progress import say
+from bench.report import Results, print_tables, targets, write_json
+
+
+def run(cfg: BenchConfig, workdir: Path) -> Results:
+    """Every measurement: SQLite ceilings, throughput (HTTP ceilings and hub), reads, footprint."""
+    say(f"raw SQLite inserts, {cfg.raw_seconds:.1f} s per loop")
+    inserts = sqlite_inserts.measure(workdir / "sqlite", cfg.raw_seconds)
+    http, hub_posts = throughput.measure(cfg, workdir / "throughput")
+    hub_reads = reads.measure(cfg, workdir / "reads")
+    sizes = footprint.measure(cfg, workdir / "footprint")
+    return Results(cfg, inserts, http, hub_posts, hub_reads, sizes)
+
+
+def main() -> int:
+    """Run, report; exit 1 if an acknowledged post was lost (or, strict, a target missed)."""
+    cfg = BenchConfig.from_env()
+    if not cfg.wrk:
+        print(
+            "wrk is not installed (apt-get install wrk); `make bench` installs it", file=sys.stderr
+        )
+        return 2
+    with tempfile.TemporaryDirectory(prefix="hubbub-bench-") as tmp:
+        # Servers start as an installed hub would, from cached bytecode, even where the
+        # environment forbids writing it (PYTHONDONTWRITEBYTECODE): the cache lives in tmp.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        results = run(cfg, Path(tmp))
+    print_tables(results)
+    write_json(results, RESULTS)
+    print(f"\nwritten: {RESULTS}")
+    if any(p.lost for p in results.posts):
+        print("FAILED: acknowledged posts are missing from the database", file=sys.stderr)
+        return 1
+    if cfg.strict and not all(t.met for t in targets(results)):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

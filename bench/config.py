@@ -1,0 +1,63 @@
+"""What one run measures: durations, client counts and sample sizes, read from the environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results" / "latest.json"
+POST_SCRIPT = BENCH_DIR / "post.lua"
+HUBBUB = Path(sys.executable).parent / "hubbub"
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be positive, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """The knobs of a run. Defaults keep a full run under about four minutes on two cores."""
+
+    seconds: int = 10
+    """Length of each wrk run (``BENCH_SECONDS``)."""
+    clients: tuple[int, ...] = (1, 8, 32)
+    """Concurrent keep-alive connections for the throughput runs."""
+    messages: int = 100_000
+    """Messages seeded for the read benchmarks (``BENCH_MESSAGES``)."""
+    samples: int = 500
+    """Timed requests per read kind (``BENCH_SAMPLES``); search gets twice as many."""
+    starts: int = 5
+    """Process starts timed for the start-up median."""
+    warmup: int = 100
+    """Untimed requests before each measurement."""
+    strict: bool = False
+    """Exit non-zero when a target is missed (``BENCH_STRICT=1``), not only on lost writes."""
+    wrk: str = field(default_factory=lambda: shutil.which("wrk") or "")
+
+    @property
+    def raw_seconds(self) -> float:
+        """Length of each raw SQLite insert loop."""
+        return max(0.5, min(2.0, self.seconds / 5))
+
+    @classmethod
+    def from_env(cls) -> BenchConfig:
+        """The defaults, overridden by ``BENCH_*`` variables."""
+        return cls(
+            seconds=max(1, round(_number("BENCH_SECONDS", 10))),
+            messages=max(1000, int(_number("BENCH_MESSAGES", 100_000))),
+            samples=max(20, int(_number("BENCH_SAMPLES", 500))),
+            strict=os.environ.get("BENCH_STRICT", "") not in ("", "0"),
+        )

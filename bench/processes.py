@@ -1,0 +1,157 @@
+"""Server subprocesses: start on a free port, poll health until ready, read RSS, stop.
+
+Every server is a context manager, so it is stopped (SIGINT, then SIGKILL) even when a
+measurement fails half-way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.config import BENCH_DIR, HUBBUB
+
+HEALTH = "/api/v1/health"
+POST_PATH = "/api/v1/channels/general/messages"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(slots=True)
+class Server:
+    """One running server process."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+    ready_seconds: float
+    """From process start to the first healthy answer."""
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_mb(self) -> float:
+        """Resident memory now (VmRSS), in MiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS for pid {self.pid}")
+
+    def stop(self) -> None:
+        """Graceful stop (SIGINT drains the hub's writer), SIGKILL if it hangs."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass(slots=True)
+class HubServer:
+    """A running hub and the credentials its first start provisioned."""
+
+    server: Server
+    db: Path
+    key: str
+    agent: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}", "X-Hubbub-Agent": self.agent}
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Path, started: float) -> float:
+    """Seconds from ``started`` until ``url`` answers health; polls, never sleeps blindly."""
+    deadline = started + 60
+    with httpx.Client(timeout=30) as client:
+        while True:
+            if proc.poll() is not None:
+                tail = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{tail}")
+            try:
+                response = client.get(url + HEALTH)
+                if response.status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.TransportError:
+                pass
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{url} not healthy after 60 s; see {log}")
+            time.sleep(0.002)
+
+
+@contextmanager
+def running(argv: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Start ``argv`` (which must listen on the port in ``--port``), wait for health, and
+    stop it on exit."""
+    port = argv[argv.index("--port") + 1]
+    url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=BENCH_DIR.parent,
+        )
+    server = Server(proc, url, log, 0.0)
+    try:
+        server.ready_seconds = _wait_healthy(proc, url, log, started)
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def hub(workdir: Path, db: Path, *, synchronous: str = "FULL") -> Iterator[HubServer]:
+    """``hubbub serve`` on ``db`` with per-key rate limiting off, provisioning a client config
+    in ``workdir`` on its first start."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "config.toml"
+    argv = [str(HUBBUB), "serve", "--host", "127.0.0.1", "--port", str(free_port())]
+    argv += ["--db", str(db), "--config", str(config)]
+    env = {
+        "HUBBUB_RATE_LIMIT": "0",
+        "HUBBUB_SYNCHRONOUS": synchronous,
+        "XDG_CONFIG_HOME": str(workdir / "xdg-config"),
+        "XDG_DATA_HOME": str(workdir / "xdg-data"),
+    }
+    with running(argv, workdir / "hub.log", env) as server:
+        settings = tomllib.loads(config.read_text())
+        yield HubServer(server, db, settings["key"], f"{settings['machine']}-bench")
+
+
+@contextmanager
+def ceiling(workdir: Path, mode: str, *, synchronous: str = "FULL") -> Iterator[Server]:
+    """A ceiling server from :mod:`bench.ceiling_app` (``bare`` or ``insert``)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "bench.ceiling_app", "--mode", mode, "--port", str(free_port())]
+    argv += ["--db", str(workdir / f"ceiling-{synchronous.lower()}.db"), "--sync", synchronous]
+    with running(argv, workdir / f"ceiling-{mode}.log") as server:
+        yield server

@@ -1,0 +1,274 @@
+"""The results of one run: the targets, the printed tables and ``bench/results/latest.json``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.ceilings import HttpCeiling
+from bench.config import BENCH_DIR, BenchConfig
+from bench.footprint import Footprint
+from bench.posts import PostRun
+from bench.reads import ReadResults
+from bench.sqlite_inserts import InsertRate
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    """Everything one run measured."""
+
+    config: BenchConfig
+    inserts: list[InsertRate]
+    http: dict[str, HttpCeiling]
+    posts: list[PostRun]
+    reads: ReadResults
+    footprint: list[Footprint]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A goal from the issue and whether this run met it."""
+
+    name: str
+    value: float
+    goal: float
+    unit: str
+    at_least: bool
+
+    @property
+    def met(self) -> bool:
+        return self.value >= self.goal if self.at_least else self.value <= self.goal
+
+
+def _post(results: Results, synchronous: str, clients: int) -> PostRun | None:
+    for run in results.posts:
+        if run.synchronous == synchronous and run.wrk.connections == clients:
+            return run
+    return None
+
+
+def insert_ceiling(results: Results, run: PostRun) -> float | None:
+    """The insert-per-request ceiling at the run's synchronous setting and client count."""
+    ceiling = results.http.get(f"insert-{run.synchronous}")
+    found = ceiling.runs.get(run.wrk.connections) if ceiling else None
+    return found.rate if found else None
+
+
+def bare_ceiling(results: Results, clients: int) -> float | None:
+    found = results.http["bare"].runs.get(clients)
+    return found.rate if found else None
+
+
+def _latency(results: Results, name: str) -> float:
+    return next(k.p95_ms for k in results.reads.kinds if k.name == name)
+
+
+def targets(results: Results) -> list[Target]:
+    """The issue's targets, measured."""
+    most = max(results.config.clients)
+    found: list[Target] = []
+    full = _post(results, "FULL", most)
+    if full is not None:
+        found.append(Target(f"posts/s, {most} clients, FULL", full.wrk.rate, 5000, "/s", True))
+        ceiling = insert_ceiling(results, full)
+        if ceiling:
+            share = 100 * full.wrk.rate / ceiling
+            found.append(Target("posts vs insert/request ceiling", share, 50, "%", True))
+    found.append(Target("latest-50 read p95", _latency(results, "latest 50"), 1.5, "ms", False))
+    found.append(
+        Target("search p95 (all queries)", _latency(results, "search (all)"), 5, "ms", False)
+    )
+    hub = results.footprint[0]
+    found.append(Target("idle RSS", hub.idle_rss_mb, 80, "MiB", False))
+    found.append(Target("start to healthy (median)", hub.start_median, 0.5, "s", False))
+    return found
+
+
+def _pct(value: float, ceiling: float | None) -> str:
+    return f"{100 * value / ceiling:.0f} %" if ceiling else "-"
+
+
+def _times(value: float, floor: float) -> str:
+    return f"{value / floor:.1f}x" if floor > 0 else "-"
+
+
+def print_tables(results: Results, console: Console | None = None) -> None:
+    """The whole run as tables on the terminal."""
+    out = console or Console(width=132)
+    cfg = results.config
+    ceilings = Table(title="Ceilings on this machine (same run)", title_justify="left")
+    for column in ("ceiling", "clients", "rate", "p99 ms", "loop us/req", "cores"):
+        ceilings.add_column(column, justify="left" if column == "ceiling" else "right")
+    for rate in results.inserts:
+        name = f"raw SQLite, {rate.rows_per_txn:,} row/txn, {rate.synchronous}"
+        ceilings.add_row(name, "-", f"{rate.rate:,.0f} rows/s", "-", "-", "-")
+    for ceiling in results.http.values():
+        for clients, w in ceiling.runs.items():
+            label = (
+                "HTTP bare endpoint"
+                if ceiling.name == "bare"
+                else f"HTTP insert/request, {ceiling.name.removeprefix('insert-')}"
+            )
+            ceilings.add_row(
+                label,
+                str(clients),
+                f"{w.rate:,.0f} req/s",
+                f"{w.p99_ms:.1f}",
+                f"{w.loop_us:.0f}",
+                f"{w.cores:.2f}",
+            )
+    out.print(ceilings)
+
+    posts = Table(title=f"Hub posts (wrk -t1, {cfg.seconds} s each)", title_justify="left")
+    columns = ("sync", "clients", "posts/s", "p50 ms", "p99 ms", "vs insert/req", "vs bare")
+    for column in (*columns, "loop us/post", "threads us/post", "cores"):
+        posts.add_column(column, justify="right")
+    durable = Table(
+        title="No acknowledged post lost (rows counted after the hub stopped)", title_justify="left"
+    )
+    for column in ("sync", "clients", "2xx", "rows", "in flight", "lost", "errors"):
+        durable.add_column(column, justify="right")
+    for run in results.posts:
+        w = run.wrk
+        posts.add_row(
+            run.synchronous,
+            str(w.connections),
+            f"{w.rate:,.0f}",
+            f"{w.p50_ms:.1f}",
+            f"{w.p99_ms:.1f}",
+            _pct(w.rate, insert_ceiling(results, run)),
+            _pct(w.rate, bare_ceiling(results, w.connections)),
+            f"{w.loop_us:.0f}",
+            f"{w.threads_us:.0f}",
+            f"{w.cores:.2f}",
+        )
+        durable.add_row(
+            run.synchronous,
+            str(w.connections),
+            f"{run.acked:,}",
+            f"{run.rows:,}",
+            str(run.unanswered),
+            f"[red]{run.lost}[/red]" if run.lost else "0",
+            str(w.status_errors + w.socket_errors + w.timeouts),
+        )
+    out.print(posts)
+    out.print(durable)
+
+    reads = results.reads
+    title = (
+        f"Reads in a {cfg.messages:,}-message channel (sequential, keep-alive; seeded at "
+        f"{reads.seeded.rate:,.0f} posts/s in-process)"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("request", "n", "p50 ms", "p95 ms", "p99 ms", "p50 vs floor", "detail"):
+        table.add_column(column, justify="left" if column in ("request", "detail") else "right")
+    for kind in [*reads.kinds, reads.floor]:
+        table.add_row(
+            kind.name,
+            str(kind.samples),
+            f"{kind.p50_ms:.2f}",
+            f"{kind.p95_ms:.2f}",
+            f"{kind.p99_ms:.2f}",
+            _times(kind.p50_ms, reads.floor.p50_ms),
+            kind.detail,
+        )
+    out.print(table)
+
+    hub, bare = results.footprint
+    foot = Table(title="Process footprint", title_justify="left")
+    for column in ("program", "start median s", "first start s", "idle RSS MiB"):
+        foot.add_column(column, justify="left" if column == "program" else "right")
+    for item in (hub, bare):
+        first = f"{item.first_start:.3f}" if item.first_start is not None else "-"
+        foot.add_row(item.name, f"{item.start_median:.3f}", first, f"{item.idle_rss_mb:.1f}")
+    foot.add_row(
+        "hub vs bare",
+        _times(hub.start_median, bare.start_median),
+        "",
+        _times(hub.idle_rss_mb, bare.idle_rss_mb),
+    )
+    out.print(foot)
+
+    goals = Table(title="Targets", title_justify="left")
+    for column in ("target", "measured", "goal", "met"):
+        goals.add_column(column, justify="left" if column == "target" else "right")
+    for target in targets(results):
+        sign = "≥" if target.at_least else "≤"
+        goals.add_row(
+            target.name,
+            f"{target.value:,.2f} {target.unit}",
+            f"{sign} {target.goal:,} {target.unit}",
+            "[green]yes[/green]" if target.met else "[red]no[/red]",
+        )
+    out.print(goals)
+
+
+def _git() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            cwd=BENCH_DIR,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts, with their computed properties too (rate, acked, lost, …)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for name, member in vars(type(value)).items():
+            if isinstance(member, property):
+                data[name] = _plain(getattr(value, name))
+        return data
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _post_json(results: Results, run: PostRun) -> dict[str, Any]:
+    data: dict[str, Any] = _plain(run)
+    insert = insert_ceiling(results, run)
+    bare = bare_ceiling(results, run.wrk.connections)
+    data["vs_insert_ceiling"] = run.wrk.rate / insert if insert else None
+    data["vs_bare_ceiling"] = run.wrk.rate / bare if bare else None
+    return data
+
+
+def write_json(results: Results, path: Path) -> None:
+    """Every number of the run, with the machine it ran on."""
+    data = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git": _git(),
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+        },
+        "config": _plain(results.config),
+        "ceilings": {"sqlite_inserts": _plain(results.inserts), "http": _plain(results.http)},
+        "posts": [_post_json(results, run) for run in results.posts],
+        "reads": _plain(results.reads),
+        "footprint": _plain(results.footprint),
+        "targets": _plain(targets(results)),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
