@@ -9,7 +9,7 @@ UV     := $(BIN)/uv
 $(BIN)/hubbub: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(BIN)/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
-	$(UV) sync --frozen --inexact --quiet
+	UV_COMPILE_BYTECODE=1 $(UV) sync --frozen --inexact --quiet
 	touch $(BIN)/hubbub
 
 ## run: start the hub on 127.0.0.1 with the embedded SQLite database

@@ -4,9 +4,10 @@ the core's exception classes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from hubbub import config
 from hubbub.core.errors import HubbubError, InvalidInput, Unavailable, error_class_for_status
@@ -52,6 +53,8 @@ class HubClient:
         if agent and not admin:
             sent["X-Hubbub-Agent"] = agent
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        import httpx  # here, not at the top: 'hubbub serve' starts faster without it
+
         try:
             response = httpx.request(
                 method,

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
-from rich.markdown import Markdown
 
 from hubbub.cli.hubclient import HubClient
 from hubbub.cli.output import ago, console, emit, reporting
@@ -60,6 +59,8 @@ def read(
         )
 
     def show(data: dict[str, Any]) -> None:
+        from rich.markdown import Markdown
+
         if not data["messages"]:
             console.print(f"[dim]No messages in {channel}.[/dim]")
         for message in data["messages"]:

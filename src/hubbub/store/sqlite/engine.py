@@ -1,8 +1,9 @@
 """SQLite engine: one writer thread that group-commits, and a pool of reader threads.
 
-Writes are functions queued to the writer. It takes every write waiting, runs each inside its
-own savepoint of one transaction, commits once, and only then answers each caller: a failing
-write rolls back alone, and no caller hears "done" before its data is committed. Readers each
+Writes are functions queued to the writer. It takes every write waiting, runs them all in one
+transaction, commits once, and only then answers each caller: no caller hears "done" before
+its data is committed, and a failing write rolls back alone (the batch is rerun with a
+savepoint around each write). Readers each
 own a connection; WAL lets them read while the writer writes. Point lookups by key (a
 channel by name, a key by digest) run inline on the event loop's own connection: they take
 microseconds, less than a hop to a thread would.
@@ -237,21 +238,31 @@ class Database:
         finally:
             conn.close()
 
-    def _commit(self, conn: LogConnection, batch: list[Job]) -> None:
+    def _run(
+        self, conn: LogConnection, batch: list[Job], *, isolate: bool
+    ) -> tuple[list[Outcome], list[StoredEvent]]:
+        """Run a batch in one transaction. Failures are rare, so the first run uses no
+        savepoints; a failing job aborts it and the batch reruns with a savepoint per job,
+        so that job fails alone."""
         outcomes: list[Outcome] = []
         committed: list[StoredEvent] = []
         conn.execute("BEGIN IMMEDIATE")
         for fn, args, future, _loop in batch:
-            conn.execute("SAVEPOINT job")
+            if isolate:
+                conn.execute("SAVEPOINT job")
             conn.appended = []
             try:
                 result = fn(conn, *args)
-            except BaseException as exc:  # the caller gets it; the batch goes on
+            except BaseException as exc:
+                if not isolate:
+                    conn.execute("ROLLBACK")
+                    raise _Retry from exc
                 conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
                 outcomes.append((future, None, exc))
                 continue
-            conn.execute("RELEASE job")
+            if isolate:
+                conn.execute("RELEASE job")
             committed.extend(conn.appended)
             outcomes.append((future, result, None))
         try:
@@ -259,8 +270,14 @@ class Database:
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             failure = Unavailable(f"commit failed: {exc}", code="commit_failed")
-            outcomes = [(future, None, failure) for future, _, _ in outcomes]
-            committed = []
+            return [(future, None, failure) for future, _, _ in outcomes], []
+        return outcomes, committed
+
+    def _commit(self, conn: LogConnection, batch: list[Job]) -> None:
+        try:
+            outcomes, committed = self._run(conn, batch, isolate=False)
+        except _Retry:
+            outcomes, committed = self._run(conn, batch, isolate=True)
         self.batches += 1
         self.batched_writes += len(batch)
         by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
@@ -272,6 +289,10 @@ class Database:
             publish = self._publish if loop is self._publish_loop and committed else None
             with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
                 loop.call_soon_threadsafe(_answer, answers, publish, committed)
+
+
+class _Retry(Exception):
+    """A job failed in a batch run without savepoints: run the batch again, isolated."""
 
 
 def _answer(outcomes: list[Outcome], publish: Publish | None, events: list[StoredEvent]) -> None:

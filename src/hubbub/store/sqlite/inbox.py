@@ -11,8 +11,9 @@ from hubbub.store.sqlite import events as event_log
 from hubbub.store.sqlite import rows
 
 SELECT = f"""
-    SELECT i.id AS item_id, i.kind AS item_kind, i.created_at AS item_created_at, i.acked_at,
-           {rows.MESSAGE_COLUMNS}
+    SELECT json_object('id', i.id, 'kind', i.kind, 'message', {rows.MESSAGE_JSON},
+                       'created_at', {rows.iso("i.created_at")},
+                       'acked_at', {rows.iso("i.acked_at")})
       FROM inbox i JOIN messages m ON m.id = i.message_id {rows.MESSAGE_JOINS}
 """
 
@@ -29,7 +30,7 @@ def peek(
 ) -> tuple[list[InboxItem], int]:
     acked = "" if include_acked else "AND i.acked_at IS NULL"
     sql = f"{SELECT} WHERE i.agent_id = ? AND i.id > ? {acked} ORDER BY i.id LIMIT ?"
-    items = [rows.inbox_item(r) for r in conn.execute(sql, (agent_id, after, limit))]
+    items = rows.parse_all(rows.INBOX_ITEMS, conn.execute(sql, (agent_id, after, limit)))
     return items, unacked(conn, agent_id)
 
 

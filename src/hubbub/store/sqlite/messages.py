@@ -14,6 +14,7 @@ from hubbub.store.sqlite import channels, rows
 from hubbub.store.sqlite import events as event_log
 
 SELECT = f"SELECT {rows.MESSAGE_COLUMNS} FROM {rows.MESSAGE_FROM}"
+SELECT_JSON = f"SELECT {rows.MESSAGE_JSON} FROM {rows.MESSAGE_FROM}"
 
 
 def by_id(conn: sqlite3.Connection, message_id: int) -> Message | None:
@@ -106,22 +107,26 @@ def page(
     conn: sqlite3.Connection, channel_id: int, after: int | None, before: int | None, limit: int
 ) -> list[Message]:
     if after is not None:
-        sql = f"{SELECT} WHERE m.channel_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
-        return [rows.message(r) for r in conn.execute(sql, (channel_id, after, limit))]
+        sql = f"{SELECT_JSON} WHERE m.channel_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+        return rows.parse_all(rows.MESSAGES, conn.execute(sql, (channel_id, after, limit)))
     if before is not None:
-        sql = f"{SELECT} WHERE m.channel_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+        newest = f"{SELECT_JSON} WHERE m.channel_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?"
         params: tuple[int, ...] = (channel_id, before, limit)
     else:
-        sql = f"{SELECT} WHERE m.channel_id = ? ORDER BY m.id DESC LIMIT ?"
+        newest = f"{SELECT_JSON} WHERE m.channel_id = ? ORDER BY m.id DESC LIMIT ?"
         params = (channel_id, limit)
-    found = [rows.message(r) for r in conn.execute(sql, params)]
+    found = rows.parse_all(rows.MESSAGES, conn.execute(newest, params))
     found.reverse()
     return found
 
 
 def thread(conn: sqlite3.Connection, root_id: int) -> list[Message]:
-    sql = f"{SELECT} WHERE m.id = ? UNION ALL {SELECT} WHERE m.thread_id = ? ORDER BY 1"
-    return [rows.message(r) for r in conn.execute(sql, (root_id, root_id))]
+    sql = (
+        f"SELECT {rows.MESSAGE_JSON}, m.id FROM {rows.MESSAGE_FROM} WHERE m.id = ? UNION ALL "
+        f"SELECT {rows.MESSAGE_JSON}, m.id FROM {rows.MESSAGE_FROM} WHERE m.thread_id = ? "
+        "ORDER BY 2"
+    )
+    return rows.parse_all(rows.MESSAGES, conn.execute(sql, (root_id, root_id)))
 
 
 def edit(conn: sqlite3.Connection, change: MessageEdit) -> Message:

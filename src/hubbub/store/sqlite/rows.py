@@ -5,15 +5,38 @@ from __future__ import annotations
 import sqlite3
 import time
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import orjson
+from pydantic import TypeAdapter
 
-from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message
+from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message, SearchHit
+
+T = TypeVar("T")
 
 MESSAGE_COLUMNS = """
     m.id, c.name AS channel, a.name AS author, m.content, m.metadata, m.mentions,
     m.reply_to, m.thread_id, m.created_at, m.edited_at, m.deleted_at
 """
+
+
+def iso(column: str) -> str:
+    """SQL rendering a stored time as an exact RFC 3339 UTC string (NULL stays NULL)."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL ELSE "
+        f"strftime('%Y-%m-%dT%H:%M:%S', {column} / 1000000, 'unixepoch') "
+        f"|| printf('.%06dZ', {column} % 1000000) END"
+    )
+
+
+# A message row as one JSON object built by SQLite, so pages parse in one pass in Rust.
+MESSAGE_JSON = f"""json_object(
+    'id', m.id, 'channel', c.name, 'author', a.name, 'content', m.content,
+    'metadata', json(m.metadata), 'mentions', json(m.mentions),
+    'reply_to', m.reply_to, 'thread_id', m.thread_id,
+    'created_at', {iso("m.created_at")}, 'edited_at', {iso("m.edited_at")},
+    'deleted', json(CASE WHEN m.deleted_at IS NULL THEN 'false' ELSE 'true' END)
+)"""
 MESSAGE_JOINS = "JOIN channels c ON c.id = m.channel_id JOIN agents a ON a.id = m.author_id"
 MESSAGE_FROM = f"messages m {MESSAGE_JOINS}"
 CHANNEL_COLUMNS = """
@@ -22,6 +45,16 @@ CHANNEL_COLUMNS = """
     coalesce((SELECT max(id) FROM messages WHERE channel_id = ch.id), 0) AS last_message_id
 """
 CHANNEL_FROM = "channels ch LEFT JOIN agents ag ON ag.id = ch.created_by"
+
+
+def parse_all(adapter: TypeAdapter[list[T]], cursor: sqlite3.Cursor) -> list[T]:
+    """Parse rows whose first column is a JSON object into models, all at once."""
+    return adapter.validate_json("[" + ",".join(row[0] for row in cursor) + "]")
+
+
+MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
+INBOX_ITEMS: TypeAdapter[list[InboxItem]] = TypeAdapter(list[InboxItem])
+SEARCH_HITS: TypeAdapter[list[SearchHit]] = TypeAdapter(list[SearchHit])
 
 
 def now_us() -> int:
@@ -104,15 +137,4 @@ def key(row: sqlite3.Row) -> KeyInfo:
         prefix=row["prefix"],
         created_at=to_time(row["created_at"]),
         revoked_at=maybe_time(row["revoked_at"]),
-    )
-
-
-def inbox_item(row: sqlite3.Row) -> InboxItem:
-    """An inbox row joined to its message as a model."""
-    return InboxItem.model_construct(
-        id=row["item_id"],
-        kind=row["item_kind"],
-        message=message(row),
-        created_at=to_time(row["item_created_at"]),
-        acked_at=maybe_time(row["acked_at"]),
     )

@@ -32,39 +32,61 @@ def fts_query(text: str) -> str:
     return " ".join(parts)
 
 
+VISIBLE = (
+    "((c.kind = 'channel' AND c.visibility = 'public') OR EXISTS "
+    "(SELECT 1 FROM members mb WHERE mb.channel_id = m.channel_id AND mb.agent_id = ?))"
+)
+WINDOW = 250
+
+
 def search(conn: sqlite3.Connection, query: SearchQuery) -> list[SearchHit]:
+    """Hits ranked by BM25 among the newest ``WINDOW`` matches, so a common word costs no more
+    than a rare one; if that window holds fewer than ``limit`` hits the viewer may see (or
+    filters remove them), every match is ranked."""
     match = fts_query(query.terms)
     if not match:
         return []
-    clauses = [
-        "messages_fts MATCH ?",
-        "m.deleted_at IS NULL",
-        "((c.kind = 'channel' AND c.visibility = 'public') OR EXISTS "
-        "(SELECT 1 FROM members mb WHERE mb.channel_id = m.channel_id AND mb.agent_id = ?))",
-    ]
-    params: list[Any] = [match, query.viewer_id]
-    if query.channel_id is not None:
-        clauses.append("m.channel_id = ?")
-        params.append(query.channel_id)
-    if query.author_id is not None:
-        clauses.append("m.author_id = ?")
-        params.append(query.author_id)
-    if query.since is not None:
-        clauses.append("m.created_at >= ?")
-        params.append(rows.to_us(query.since))
-    if query.until is not None:
-        clauses.append("m.created_at <= ?")
-        params.append(rows.to_us(query.until))
+    clauses = ["m.deleted_at IS NULL", VISIBLE]
+    params: list[Any] = [query.viewer_id]
+    for column, value, op in (
+        ("m.channel_id", query.channel_id, "="),
+        ("m.author_id", query.author_id, "="),
+        ("m.created_at", None if query.since is None else rows.to_us(query.since), ">="),
+        ("m.created_at", None if query.until is None else rows.to_us(query.until), "<="),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    edge = conn.execute(
+        "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? "
+        "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (match, WINDOW - 1),
+    ).fetchone()
+    if edge is not None:
+        hits = _ranked(conn, match, int(edge[0]), clauses, params, query.limit)
+        if len(hits) == query.limit:
+            return hits
+    return _ranked(conn, match, 0, clauses, params, query.limit)
+
+
+def _ranked(
+    conn: sqlite3.Connection,
+    match: str,
+    newest_from: int,
+    clauses: list[str],
+    params: list[Any],
+    limit: int,
+) -> list[SearchHit]:
+    """Matches with ``rowid >= newest_from``, ranked inside FTS5, then joined and filtered."""
     sql = f"""
-        SELECT {rows.MESSAGE_COLUMNS},
-               snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet,
-               bm25(messages_fts) AS rank
-          FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid {rows.MESSAGE_JOINS}
+        WITH hits AS (
+            SELECT rowid, rank, snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet
+              FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ?
+        )
+        SELECT json_object('message', {rows.MESSAGE_JSON}, 'snippet', hits.snippet,
+                           'rank', -hits.rank)
+          FROM hits JOIN messages m ON m.id = hits.rowid {rows.MESSAGE_JOINS}
          WHERE {" AND ".join(clauses)}
-         ORDER BY rank LIMIT ?
+         ORDER BY hits.rank LIMIT ?
     """
-    params.append(query.limit)
-    return [
-        SearchHit.model_construct(message=rows.message(r), snippet=r["snippet"], rank=-r["rank"])
-        for r in conn.execute(sql, params)
-    ]
+    return rows.parse_all(rows.SEARCH_HITS, conn.execute(sql, [match, newest_from, *params, limit]))
