@@ -4,6 +4,7 @@ environment variables that override it."""
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -29,9 +30,7 @@ class ClientConfig:
             return self.agent
         if not self.machine:
             return None
-        project = "".join(
-            c if c.isalnum() else "-" for c in (cwd or Path.cwd()).name.lower()
-        ).strip("-")
+        project = re.sub(r"[^a-z0-9]+", "-", (cwd or Path.cwd()).name.lower()).strip("-")
         return f"{self.machine}-{project or 'home'}"[:64].rstrip("-")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -26,6 +27,24 @@ from hubbub.core.store import AgentQuery, MessageEdit, NewChannel, NewMessage, S
 MAX_IDEMPOTENCY_KEY = 200
 
 
+def _plain_json(value: dict[str, Any]) -> bytes:
+    """``value`` as JSON, refusing what JSON cannot carry faithfully: NaN and infinities, and
+    integers beyond ±2^53 (which JavaScript clients would silently round)."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidInput("metadata holds NaN or an infinity", code="bad_metadata")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER)
+    except TypeError as error:
+        raise InvalidInput(f"metadata is not plain JSON: {error}", code="bad_metadata") from None
+
+
 class MessageService:
     """Post and read messages; route sends to channels, agents and groups of agents."""
 
@@ -46,7 +65,7 @@ class MessageService:
                 code="content_too_large",
             )
         if metadata:
-            meta_size = len(orjson.dumps(metadata))
+            meta_size = len(_plain_json(metadata))
             if meta_size > self._limits.max_metadata_bytes:
                 raise TooLarge(
                     f"metadata is {meta_size} bytes; the limit is "

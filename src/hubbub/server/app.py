@@ -17,9 +17,8 @@ from hubbub import __version__
 from hubbub.bus import LocalBus
 from hubbub.core.hub import Hub
 from hubbub.core.ratelimit import RateLimiter
-from hubbub.server import openapi, problems, routes
+from hubbub.server import endpoints, openapi, problems, routes
 from hubbub.server.bodylimit import BodyLimit
-from hubbub.server.endpoints import route
 from hubbub.server.provision import provision
 from hubbub.settings import Settings
 from hubbub.store import open_store
@@ -65,7 +64,7 @@ def create_app(
             await hub.close()
 
     app = Starlette(
-        routes=[*(route(e) for e in table), Route("/openapi.json", openapi_json)],
+        routes=[*endpoints.routes(table), Route("/openapi.json", openapi_json)],
         middleware=[Middleware(BodyLimit, max_bytes=cfg.max_body_bytes)],
         exception_handlers=problems.handlers(),
         lifespan=lifespan,

@@ -201,8 +201,8 @@ def _serialiser(response: Any) -> Callable[[Any], bytes]:
     return adapter.dump_json
 
 
-def route(endpoint: Endpoint) -> Route:
-    """The Starlette route that runs one endpoint."""
+def runner(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    """The request handler that runs one endpoint: authenticate, parse, call, serialise."""
     to_json = _serialiser(endpoint.response)
     body_model = endpoint.body
     query_model = endpoint.query
@@ -220,6 +220,10 @@ def route(endpoint: Endpoint) -> Route:
                 kwargs["query"] = query_model.model_validate(dict(request.query_params))
             except ValidationError as error:
                 return invalid(error, "query", request.url.path)
+        elif request.url.query:
+            raise InvalidInput(
+                f"{endpoint.method} {endpoint.path} takes no query parameters", code="invalid"
+            )
         if body_model is not None:
             raw_body = await request.body()
             try:
@@ -227,13 +231,32 @@ def route(endpoint: Endpoint) -> Route:
             except ValidationError as error:
                 return invalid(error, "body", request.url.path)
         result = await endpoint.handler(call, **kwargs)
+        if isinstance(result, Response):
+            return result
         if isinstance(result, Reply):
             return Response(
                 to_json(result.model), result.status, result.headers, "application/json"
             )
         return Response(to_json(result), endpoint.status, media_type="application/json")
 
-    return Route(endpoint.path, run, methods=[endpoint.method], name=endpoint.operation_id)
+    return run
+
+
+def routes(endpoints: list[Endpoint]) -> list[Route]:
+    """One Starlette route per path, dispatching on the method, so a 405 names every method
+    the path serves."""
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for endpoint in endpoints:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = runner(endpoint)
+    return [_route(path, methods) for path, methods in by_path.items()]
+
+
+def _route(path: str, methods: dict[str, Callable[[Request], Awaitable[Response]]]) -> Route:
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await methods[method](request)
+
+    return Route(path, dispatch, methods=list(methods))
 
 
 def _without_reply(annotation: Any) -> Any:

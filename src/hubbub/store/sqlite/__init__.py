@@ -98,6 +98,9 @@ class SqliteStore:
     async def is_member(self, channel_id: int, agent_id: int) -> bool:
         return self.db.lookup(channels.is_member, channel_id, agent_id)
 
+    async def member_channel_ids(self, agent_id: int) -> list[int]:
+        return await self.db.read(channels.member_ids, agent_id)
+
     async def add_member(self, channel_id: int, agent_id: int) -> bool:
         return await self.db.write(channels.add_member, channel_id, agent_id)
 

@@ -102,6 +102,12 @@ def member_names(conn: sqlite3.Connection, channel_id: int) -> list[str]:
     ]
 
 
+def member_ids(conn: sqlite3.Connection, agent_id: int) -> list[int]:
+    return [
+        r[0] for r in conn.execute("SELECT channel_id FROM members WHERE agent_id = ?", (agent_id,))
+    ]
+
+
 def is_member(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> bool:
     row = conn.execute(
         "SELECT 1 FROM members WHERE channel_id = ? AND agent_id = ?", (channel_id, agent_id)

@@ -18,9 +18,19 @@ SELECT = f"""
 """
 
 
+# An item stays visible only while its channel does: public, or the agent still a member.
+READABLE = """
+    ((c.kind = 'channel' AND c.visibility = 'public')
+     OR EXISTS (SELECT 1 FROM members mb WHERE mb.channel_id = m.channel_id
+                AND mb.agent_id = i.agent_id))
+"""
+
+
 def unacked(conn: sqlite3.Connection, agent_id: int) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM inbox WHERE agent_id = ? AND acked_at IS NULL", (agent_id,)
+        f"SELECT count(*) FROM inbox i JOIN messages m ON m.id = i.message_id {rows.MESSAGE_JOINS} "
+        f"WHERE i.agent_id = ? AND i.acked_at IS NULL AND {READABLE}",
+        (agent_id,),
     ).fetchone()
     return int(row[0])
 
@@ -29,7 +39,7 @@ def peek(
     conn: sqlite3.Connection, agent_id: int, after: int, limit: int, include_acked: bool
 ) -> tuple[list[InboxItem], int]:
     acked = "" if include_acked else "AND i.acked_at IS NULL"
-    sql = f"{SELECT} WHERE i.agent_id = ? AND i.id > ? {acked} ORDER BY i.id LIMIT ?"
+    sql = f"{SELECT} WHERE i.agent_id = ? AND i.id > ? {acked} AND {READABLE} ORDER BY i.id LIMIT ?"
     items = rows.parse_all(rows.INBOX_ITEMS, conn.execute(sql, (agent_id, after, limit)))
     return items, unacked(conn, agent_id)
 

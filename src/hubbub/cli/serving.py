@@ -1,0 +1,117 @@
+"""Running the hub for ``hubbub serve``: bind, provision, print the banner, serve."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+import uvicorn
+from rich.markup import escape
+
+from hubbub import __version__
+from hubbub.cli.output import console, reporting
+from hubbub.server import create_app
+from hubbub.server.provision import Provisioned
+from hubbub.settings import Settings
+from hubbub.store import open_store
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        console.print(f"[red]error[/red]: cannot listen on {host}:{port}: {exc.strerror}")
+        raise typer.Exit(1) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::"):
+        host = socket.gethostname()
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _banner(url: str, settings: Settings, done: Provisioned | None, loopback: bool) -> None:
+    console.print(f"[bold]Hubbub {__version__}[/bold] listening on [cyan]{url}[/cyan]")
+    console.print(f"  database  {escape(settings.db)} (SQLite, synchronous={settings.synchronous})")
+    if done is not None:
+        state = "written" if done.wrote_config else "up to date"
+        console.print(f"  config    {escape(str(done.config_path))} ({state})")
+        if done.note:
+            console.print(f"  [yellow]note[/yellow]      {escape(done.note)}")
+        if done.new_admin_key:
+            console.print(
+                f"  admin key {done.new_admin_key}  [yellow](shown once: keep it)[/yellow]"
+            )
+        console.print(
+            f"  agents    this machine is [bold]{done.machine}[/bold]; agents are named "
+            f"{done.machine}-<project> (default: the current directory's name)"
+        )
+    console.print("\nTry, from any project directory:")
+    console.print('  hubbub post general "hello from $(basename $PWD)"')
+    console.print("  hubbub read general")
+    console.print(f"  curl -s {url}/api/v1/health")
+    console.print(f"  API: {url}/openapi.json  ·  stop with Ctrl-C")
+    if not loopback:
+        console.print(
+            "\n[bold]Listening beyond this machine.[/bold] Every request needs a key. "
+            "To add a machine:\n"
+            "  hubbub keys create --machine <name>      # here; prints the key once\n"
+            f"  export HUBBUB_URL={url} HUBBUB_KEY=<key> HUBBUB_MACHINE=<name>   # there"
+        )
+
+
+async def _check_database(settings: Settings) -> None:
+    """Open (and migrate) the database once before serving, so a bad one is a clear error
+    rather than a failed start-up."""
+    store = open_store(settings.db, synchronous=settings.synchronous, readers=1)
+    await store.open()
+    await store.close()
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_ready()
+
+
+def run(settings: Settings, config_file: Path) -> None:
+    """Check the database, bind, then serve until stopped."""
+    sock = _bind(settings.host, settings.port)
+    url = _url(settings.host, sock.getsockname()[1])
+    with reporting():
+        asyncio.run(_check_database(settings))
+        app = create_app(settings, url=url, config_path=config_file)
+    loopback = _is_loopback(settings.host)
+    server_config = uvicorn.Config(
+        app,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
+    server = _Server(server_config, lambda: _banner(url, settings, app.state.provisioned, loopback))
+    server.run(sockets=[sock])

@@ -1,0 +1,188 @@
+"""The live feed: every event an agent may see, replayed from the log after a cursor and then
+followed live, with no gap and no duplicate; and bounded waits built on the same bus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from hubbub.core import events
+from hubbub.core.bus import EventBus
+from hubbub.core.channels import ChannelService
+from hubbub.core.errors import HubbubError, InvalidInput, Unavailable
+from hubbub.core.events import StoredEvent
+from hubbub.core.models import Agent
+from hubbub.core.store import Store
+
+T = TypeVar("T")
+REPLAY_PAGE = 500
+
+
+class FellBehind(HubbubError):
+    """The subscriber fell further behind than its backlog; it must resume from ``cursor``."""
+
+    status = 409
+    default_code = "fell_behind"
+    title = "Fell behind"
+
+    def __init__(self, cursor: int) -> None:
+        super().__init__(f"fell behind the live feed; resume after {cursor}", cursor=cursor)
+        self.cursor = cursor
+
+
+@dataclass(slots=True)
+class Scope:
+    """What one viewer may see: its own events, its channels' events and public agent news.
+    Membership is kept current from the feed itself."""
+
+    viewer: Agent
+    member_of: set[int]
+    only_channels: frozenset[int] | None = None
+    only_types: tuple[str, ...] | None = None
+    _left: set[int] = field(default_factory=set)
+
+    def admits(self, event: StoredEvent) -> bool:
+        """True if the viewer may and wants to see ``event`` (updates membership)."""
+        seen = self._visible(event)
+        own_membership = (
+            event.type in (events.MEMBER_JOINED, events.MEMBER_LEFT)
+            and event.channel_id is not None
+            and event.payload.get("agent") == self.viewer.name
+        )
+        if own_membership and event.channel_id is not None:
+            if event.type == events.MEMBER_JOINED:
+                self.member_of.add(event.channel_id)
+                seen = True
+            else:
+                self.member_of.discard(event.channel_id)
+        if not seen:
+            return False
+        if self.only_types is not None and not event.type.startswith(self.only_types):
+            return False
+        return self.only_channels is None or event.channel_id in self.only_channels
+
+    def _visible(self, event: StoredEvent) -> bool:
+        if event.agent_id is not None:
+            return event.agent_id == self.viewer.id
+        if event.channel_id is not None:
+            return event.channel_id in self.member_of
+        return (
+            event.payload.get("visibility", "visible") == "visible"
+            or event.payload.get("agent") == self.viewer.name
+        )
+
+
+class FeedService:
+    """Replay-then-live event streams and bounded waits for agents."""
+
+    def __init__(
+        self, store: Store, bus: EventBus | None, channels: ChannelService, *, max_wait: float
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._channels = channels
+        self.max_wait = max_wait
+        self._wire: OrderedDict[int, bytes] = OrderedDict()
+
+    def _need_bus(self) -> EventBus:
+        if self._bus is None:
+            raise Unavailable("this hub has no event bus", code="no_bus")
+        return self._bus
+
+    async def scope(
+        self,
+        viewer: Agent,
+        *,
+        channels: list[str] | None = None,
+        types: list[str] | None = None,
+    ) -> Scope:
+        """The viewer's scope, narrowed to readable ``channels`` and ``types`` if given."""
+        only_channels = None
+        if channels:
+            found = [(await self._channels.open(viewer, name))[0].id for name in channels]
+            only_channels = frozenset(found)
+        member_of = set(await self._store.member_channel_ids(viewer.id))
+        if only_channels is not None:
+            member_of |= only_channels
+        for kind in types or ():
+            if not kind or not all(part.isidentifier() for part in kind.split(".") if part):
+                raise InvalidInput(f"bad event type filter {kind!r}", code="bad_filter")
+        return Scope(viewer, member_of, only_channels, tuple(types) if types else None)
+
+    async def follow(
+        self, scope: Scope, *, after: int | None, backlog: int = 10_000
+    ) -> AsyncIterator[list[StoredEvent]]:
+        """Batches of events the scope admits: first those after ``after`` from the log, then
+        live ones as they commit. Ends when the hub shuts down; raises :class:`FellBehind`
+        if the consumer cannot keep up."""
+        bus = self._need_bus()
+        subscription = bus.subscribe(backlog)
+        try:
+            cursor = after if after is not None else await self._store.last_event_seq()
+            while True:
+                page = await self._store.events_after(cursor, REPLAY_PAGE)
+                if page:
+                    cursor = page[-1].seq
+                    admitted = [e for e in page if scope.admits(e)]
+                    if admitted:
+                        yield admitted
+                if len(page) < REPLAY_PAGE:
+                    break
+            while True:
+                batch = await subscription.next_batch(None)
+                if subscription.overflowed:
+                    raise FellBehind(cursor)
+                if not batch:
+                    return
+                admitted = [e for e in batch if e.seq > cursor and scope.admits(e)]
+                cursor = max(cursor, batch[-1].seq)
+                if admitted:
+                    yield admitted
+        finally:
+            subscription.close()
+
+    def wire(self, event: StoredEvent, render: Callable[[StoredEvent], bytes]) -> bytes:
+        """The serialised form of ``event``, rendered once however many streams carry it."""
+        cached = self._wire.get(event.seq)
+        if cached is None:
+            cached = self._wire[event.seq] = render(event)
+            if len(self._wire) > 4096:
+                self._wire.popitem(last=False)
+        return cached
+
+    async def wait(
+        self,
+        seconds: float,
+        fetch: Callable[[], Awaitable[T]],
+        ready: Callable[[T], bool],
+        relevant: Callable[[StoredEvent], bool],
+    ) -> T:
+        """``fetch()`` now, and again after each relevant event, until ``ready`` or ``seconds``
+        pass; then the last result (possibly empty)."""
+        if not 0 <= seconds <= self.max_wait:
+            raise InvalidInput(f"wait must be 0-{self.max_wait:g} seconds", code="bad_wait")
+        if seconds == 0 or self._bus is None:
+            return await fetch()
+        subscription = self._bus.subscribe(1000)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        try:
+            while True:
+                result = await fetch()
+                if ready(result):
+                    return result
+                while True:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        return result
+                    batch = await subscription.next_batch(remaining)
+                    if subscription.overflowed or any(relevant(e) for e in batch):
+                        subscription.overflowed = False
+                        break
+                    if not batch and getattr(subscription, "closed", False):
+                        return result
+        finally:
+            subscription.close()
