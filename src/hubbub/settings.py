@@ -53,6 +53,27 @@ class Settings(BaseSettings):
     credential_cache_seconds: float = Field(
         5.0, ge=0, description="How long a verified key or agent is trusted without a lookup."
     )
+    max_wait_seconds: float = Field(
+        50.0, gt=0, le=300, description="Longest a read or inbox peek may wait (`wait=`)."
+    )
+    stream_backlog: int = Field(
+        10_000,
+        ge=100,
+        description="Events an event stream may fall behind before it is told "
+        "to resume from its cursor.",
+    )
+    stream_ping_seconds: float = Field(
+        15.0, gt=0, description="Heartbeat interval on event streams."
+    )
+    presence_ttl_seconds: float = Field(
+        120.0, gt=0, description="An agent with no request or heartbeat for this long goes offline."
+    )
+    prune_after_seconds: float = Field(
+        7 * 24 * 3600.0,
+        gt=0,
+        description="An agent silent for this long drops out of agent "
+        "listings (its messages stay).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )
@@ -64,4 +85,7 @@ class Settings(BaseSettings):
             max_content_bytes=self.max_content_bytes,
             max_metadata_bytes=self.max_metadata_bytes,
             channel_creates_per_hour=self.channel_creates_per_hour,
+            max_wait_seconds=self.max_wait_seconds,
+            presence_ttl_seconds=self.presence_ttl_seconds,
+            prune_after_seconds=self.prune_after_seconds,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import get_args
 
 from hubbub.core import names
@@ -60,6 +61,10 @@ class AgentService:
                 code="wrong_machine",
             )
 
+    def remember(self, agent: Agent) -> None:
+        """Refresh the cached copy of ``agent`` after a change made elsewhere."""
+        self._remember(agent)
+
     def _remember(self, agent: Agent) -> None:
         if len(self._cache) > 10_000:
             self._cache.clear()
@@ -81,6 +86,7 @@ class AgentService:
         capability: str | None = None,
         status: str | None = None,
         machine: str | None = None,
+        seen_since: datetime | None = None,
     ) -> list[Agent]:
         """Visible agents matching every filter, plus the viewer itself however it is listed
         (``viewer=None`` lists hidden and ghost agents too)."""
@@ -98,6 +104,7 @@ class AgentService:
             status=status,
             machine=machine,
             include_unlisted=viewer is None,
+            seen_since=seen_since,
         )
         agents = await self._store.list_agents(query)
         unlisted_self = (

@@ -116,12 +116,11 @@ class ChannelService:
         channel, member = await self.open(agent, name)
         if channel.kind == "dm":
             raise InvalidInput("DMs take no new members", code="bad_target")
-        if member:
-            return channel
-        if channel.archived:
-            raise Conflict(f"#{name} is archived", code="channel_archived")
-        await self._store.add_member(channel.id, agent.id)
-        return channel
+        if not member:
+            if channel.archived:
+                raise Conflict(f"#{name} is archived", code="channel_archived")
+            await self._store.add_member(channel.id, agent.id)
+        return await self.get(agent, name)
 
     async def leave(self, agent: Agent, name: str) -> Channel:
         """Leave a channel; leaving one you are not in changes nothing."""

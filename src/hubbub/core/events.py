@@ -16,8 +16,11 @@ CHANNEL_CREATED = "channel.created"
 CHANNEL_ARCHIVED = "channel.archived"
 MEMBER_JOINED = "member.joined"
 MEMBER_LEFT = "member.left"
+MEMBER_STATUS = "member.status"
 INBOX_ITEM = "inbox.item"
 INBOX_ACKED = "inbox.acked"
+INBOX_DELIVERED = "inbox.delivered"
+INBOX_READ = "inbox.read"
 AGENT_UPDATED = "agent.updated"
 
 
@@ -63,6 +66,12 @@ def acked_event(agent_id: int, item_ids: list[int]) -> NewEvent:
     return NewEvent(INBOX_ACKED, {"item_ids": item_ids}, agent_id=agent_id)
 
 
+def receipt_event(kind: str, sender_id: int, recipient: str, message_ids: list[int]) -> NewEvent:
+    """Tell a sender its items reached (``inbox.delivered``) or were acked by (``inbox.read``)
+    their recipient."""
+    return NewEvent(kind, {"by": recipient, "message_ids": message_ids}, agent_id=sender_id)
+
+
 def channel_event(event_type: str, channel_id: int, name: str, **extra: Any) -> NewEvent:
     """A channel was created or archived."""
     return NewEvent(event_type, {"channel": name, **extra}, channel_id=channel_id)
@@ -71,6 +80,17 @@ def channel_event(event_type: str, channel_id: int, name: str, **extra: Any) -> 
 def member_event(kind: str, channel_id: int, channel: str, agent: str) -> NewEvent:
     """An agent joined or left a channel."""
     return NewEvent(kind, {"channel": channel, "agent": agent}, channel_id=channel_id)
+
+
+def member_status_event(
+    channel_id: int, channel: str, agent: str, status: str, note: str | None
+) -> NewEvent:
+    """A member of a channel changed status (active, idle, busy, offline)."""
+    return NewEvent(
+        MEMBER_STATUS,
+        {"channel": channel, "agent": agent, "status": status, "note": note},
+        channel_id=channel_id,
+    )
 
 
 def agent_event(agent_name: str, fields: dict[str, Any]) -> NewEvent:

@@ -117,7 +117,7 @@ class FeedService:
     ) -> AsyncIterator[list[StoredEvent]]:
         """Batches of events the scope admits: first those after ``after`` from the log, then
         live ones as they commit. Ends when the hub shuts down; raises :class:`FellBehind`
-        if the consumer cannot keep up."""
+        if the consumer cannot keep up. Inbox items passed on count as delivered."""
         bus = self._need_bus()
         subscription = bus.subscribe(backlog)
         try:
@@ -129,6 +129,7 @@ class FeedService:
                     admitted = [e for e in page if scope.admits(e)]
                     if admitted:
                         yield admitted
+                        await self._delivered(scope, admitted)
                 if len(page) < REPLAY_PAGE:
                     break
             while True:
@@ -141,8 +142,14 @@ class FeedService:
                 cursor = max(cursor, batch[-1].seq)
                 if admitted:
                     yield admitted
+                    await self._delivered(scope, admitted)
         finally:
             subscription.close()
+
+    async def _delivered(self, scope: Scope, admitted: list[StoredEvent]) -> None:
+        items = [e.payload["item_id"] for e in admitted if e.type == events.INBOX_ITEM]
+        if items:
+            await self._store.mark_delivered(scope.viewer.id, items)
 
     def wire(self, event: StoredEvent, render: Callable[[StoredEvent], bytes]) -> bytes:
         """The serialised form of ``event``, rendered once however many streams carry it."""

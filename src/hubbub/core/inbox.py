@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hubbub.core import names
+from hubbub.core import events, names
 from hubbub.core.channels import ChannelService
 from hubbub.core.errors import InvalidInput
+from hubbub.core.feed import FeedService
 from hubbub.core.limits import Limits
 from hubbub.core.models import AckResult, Agent, Board, Inbox, ReadCursor
 from hubbub.core.store import Store
@@ -17,24 +18,53 @@ BOARD_INBOX_ITEMS = 10
 class InboxService:
     """Peek and ack the inbox, move read cursors, and assemble the board."""
 
-    def __init__(self, store: Store, limits: Limits, channels: ChannelService) -> None:
+    def __init__(
+        self, store: Store, limits: Limits, channels: ChannelService, feed: FeedService
+    ) -> None:
         self._store = store
         self._limits = limits
         self._channels = channels
+        self._feed = feed
 
     async def peek(
-        self, agent: Agent, *, after: int = 0, limit: int = 50, include_acked: bool = False
+        self,
+        agent: Agent,
+        *,
+        after: int = 0,
+        limit: int = 50,
+        include_acked: bool = False,
+        wait: float = 0,
     ) -> Inbox:
-        """Items after the cursor, oldest first. Peeking never consumes."""
+        """Items after the cursor, oldest first; with ``wait`` seconds, an empty answer waits
+        for the next item. Peeking never consumes, but tells senders their item arrived."""
         if not 1 <= limit <= self._limits.max_page:
             raise InvalidInput(f"limit must be 1-{self._limits.max_page}")
         if after < 0:
             raise InvalidInput("after must be 0 or more")
-        items, unacked = await self._store.inbox(
-            agent.id, after=after, limit=limit, include_acked=include_acked
+
+        async def fetch() -> Inbox:
+            items, unacked = await self._store.inbox(
+                agent.id, after=after, limit=limit, include_acked=include_acked
+            )
+            cursor = items[-1].id if items else after
+            return Inbox(items=items, unacked=unacked, cursor=cursor)
+
+        inbox = await self._feed.wait(
+            wait,
+            fetch,
+            lambda found: bool(found.items),
+            lambda e: e.type == events.INBOX_ITEM and e.agent_id == agent.id,
         )
-        cursor = items[-1].id if items else after
-        return Inbox(items=items, unacked=unacked, cursor=cursor)
+        fresh = [item.id for item in inbox.items if item.delivered_at is None]
+        if not fresh:
+            return inbox
+        # This answer is the delivery: show the time it records.
+        when = await self._store.mark_delivered(agent.id, fresh)
+        items = [
+            item.model_copy(update={"delivered_at": when}) if item.delivered_at is None else item
+            for item in inbox.items
+        ]
+        return inbox.model_copy(update={"items": items})
 
     async def ack(
         self, agent: Agent, *, ids: Sequence[int] = (), up_to: int | None = None

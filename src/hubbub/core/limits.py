@@ -16,3 +16,6 @@ class Limits:
     channel_creates_per_hour: int = 30
     max_page: int = 500
     max_send_recipients: int = 500
+    max_wait_seconds: float = 50.0
+    presence_ttl_seconds: float = 120.0
+    prune_after_seconds: float = 7 * 24 * 3600.0

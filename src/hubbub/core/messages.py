@@ -7,9 +7,10 @@ from typing import Any
 
 import orjson
 
-from hubbub.core import access, names
+from hubbub.core import access, events, names
 from hubbub.core.channels import ChannelService
 from hubbub.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from hubbub.core.feed import FeedService
 from hubbub.core.limits import Limits
 from hubbub.core.mentions import parse_mentions
 from hubbub.core.models import (
@@ -48,10 +49,13 @@ def _plain_json(value: dict[str, Any]) -> bytes:
 class MessageService:
     """Post and read messages; route sends to channels, agents and groups of agents."""
 
-    def __init__(self, store: Store, limits: Limits, channels: ChannelService) -> None:
+    def __init__(
+        self, store: Store, limits: Limits, channels: ChannelService, feed: FeedService
+    ) -> None:
         self._store = store
         self._limits = limits
         self._channels = channels
+        self._feed = feed
 
     # checks
 
@@ -365,19 +369,36 @@ class MessageService:
         after: int | None = None,
         before: int | None = None,
         limit: int = 50,
+        wait: float = 0,
     ) -> MessagePage:
-        """A page of a channel: ``after`` pages forward, else the latest (or before ``before``)."""
+        """A page of a channel: ``after`` pages forward, else the latest (or before ``before``).
+        With ``after`` and ``wait`` seconds, an empty page waits for the next post."""
         if not 1 <= limit <= self._limits.max_page:
             raise InvalidInput(f"limit must be 1-{self._limits.max_page}")
         if after is not None and before is not None:
             raise InvalidInput("give 'after' or 'before', not both")
         channel, _ = await self._channels.open(viewer, channel_name)
-        rows = await self._store.messages(channel.id, after=after, before=before, limit=limit + 1)
-        has_more = len(rows) > limit
-        if has_more:
-            rows = rows[:limit] if after is not None else rows[1:]
-        cursor = rows[-1].id if rows else (after or 0)
-        return MessagePage(channel=channel.name, messages=rows, cursor=cursor, has_more=has_more)
+
+        async def fetch() -> MessagePage:
+            rows = await self._store.messages(
+                channel.id, after=after, before=before, limit=limit + 1
+            )
+            has_more = len(rows) > limit
+            if has_more:
+                rows = rows[:limit] if after is not None else rows[1:]
+            cursor = rows[-1].id if rows else (after or 0)
+            return MessagePage(
+                channel=channel.name, messages=rows, cursor=cursor, has_more=has_more
+            )
+
+        if after is None:
+            return await fetch()
+        return await self._feed.wait(
+            wait,
+            fetch,
+            lambda page: bool(page.messages),
+            lambda e: e.type == events.MESSAGE_POSTED and e.channel_id == channel.id,
+        )
 
     async def get(self, viewer: Agent, message_id: int) -> Message:
         """One message the viewer may read."""

@@ -98,6 +98,9 @@ class InboxItem(Model):
     kind: InboxKind
     message: Message
     created_at: datetime
+    delivered_at: datetime | None = Field(
+        default=None, description="when it first reached the agent (a stream, a wait or a peek)"
+    )
     acked_at: datetime | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -58,9 +59,13 @@ def create_app(
         await hub.open()
         if cfg.provision and url is not None and config_path is not None:
             app.state.provisioned = await provision(hub, url, config_path, cfg.machine)
+        stop = asyncio.Event()
+        sweeper = asyncio.create_task(hub.presence.run(stop), name="presence")
         try:
             yield
         finally:
+            stop.set()
+            await sweeper
             await hub.close()
 
     app = Starlette(

@@ -61,6 +61,11 @@ class ProfileBody(Body):
     visibility: AgentVisibility | None = None
 
 
+class HeartbeatBody(Body):
+    status: AgentStatus | None = Field(None, description="Optionally set a status too.")
+    note: str | None = Field(None, description='Optionally set a status note ("" clears).')
+
+
 class KeyBody(Body):
     kind: KeyKind = "machine"
     machine: str | None = Field(None, description="The machine a machine key belongs to.")
@@ -75,12 +80,26 @@ class PageQuery(Query):
     after: int | None = Field(None, ge=0, description="Only messages after this id.")
     before: int | None = Field(None, ge=1, description="Only messages before this id.")
     limit: int = Field(50, ge=1, le=500, description="How many messages.")
+    wait: float = Field(
+        0, ge=0, description="With `after`: seconds to wait for a post if there is none yet."
+    )
 
 
 class InboxQuery(Query):
     after: int = Field(0, ge=0, description="Only items after this id.")
     limit: int = Field(50, ge=1, le=500, description="How many items.")
     include_acked: bool = Field(False, description="Include acknowledged items.")
+    wait: float = Field(0, ge=0, description="Seconds to wait for an item if there is none yet.")
+
+
+class EventsQuery(Query):
+    after: int | None = Field(
+        None, ge=0, description="Replay events after this sequence (`Last-Event-ID` wins)."
+    )
+    channels: str | None = Field(None, description="Comma-separated channels to follow only.")
+    types: str | None = Field(
+        None, description="Comma-separated event types or prefixes (`message`, `inbox.item`)."
+    )
 
 
 class SearchQuery(Query):

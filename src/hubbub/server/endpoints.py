@@ -176,7 +176,9 @@ async def authenticate(request: Request, hub: Hub, auth: Auth) -> Call:
             "say which agent you are with an X-Hubbub-Agent header ({machine}-{project})",
             code="agent_required",
         )
-    call.agent_or_none = await hub.agents.act_as(credential, name)
+    agent = await hub.agents.act_as(credential, name)
+    await hub.presence.touch(agent)
+    call.agent_or_none = agent
     return call
 
 
@@ -195,6 +197,8 @@ def invalid(error: ValidationError, where: str, path: str) -> Response:
 
 
 def _serialiser(response: Any) -> Callable[[Any], bytes]:
+    if isinstance(response, type) and issubclass(response, Response):
+        return lambda _: b""  # the handler answers with the response itself
     if isinstance(response, type) and issubclass(response, BaseModel):
         return lambda model: model.__pydantic_serializer__.to_json(model)
     adapter: TypeAdapter[Any] = TypeAdapter(response)

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
+from starlette.responses import Response
 
 from hubbub.server.endpoints import Endpoint
 
@@ -105,10 +106,11 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
         }
         for h in endpoint.headers
     ]
-    success = {
-        "description": "OK",
-        "content": {"application/json": {"schema": schemas.ref(endpoint.response)}},
-    }
+    if isinstance(endpoint.response, type) and issubclass(endpoint.response, Response):
+        content = {"text/event-stream": {"schema": {"type": "string"}}}
+    else:
+        content = {"application/json": {"schema": schemas.ref(endpoint.response)}}
+    success = {"description": "OK", "content": content}
     responses: dict[str, Any] = {str(endpoint.status): success}
     for status, text in endpoint.responses.items():
         responses[str(status)] = {**success, "description": text}

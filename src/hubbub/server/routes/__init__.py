@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hubbub.server.endpoints import Endpoint
-from hubbub.server.routes import agents, channels, health, inbox, keys, messages, search
+from hubbub.server.routes import (
+    agents,
+    channels,
+    events,
+    health,
+    inbox,
+    keys,
+    messages,
+    search,
+)
 
 PREFIX = "/api/v1"
 # Hot routes first: Starlette matches in order.
-MODULES = (messages, inbox, channels, search, agents, keys, health)
+MODULES = (messages, inbox, channels, events, search, agents, keys, health)
 
 
 def endpoints() -> list[Endpoint]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hubbub.core.models import Agent
 from hubbub.core.store import AgentChanges
-from hubbub.server.bodies import AgentsQuery, ProfileBody
+from hubbub.server.bodies import AgentsQuery, HeartbeatBody, ProfileBody
 from hubbub.server.endpoints import Call, Routes
 
 routes = Routes("agents")
@@ -21,6 +21,13 @@ async def update_me(call: Call, body: ProfileBody) -> Agent:
     return await call.hub.agents.update(call.agent, changes)
 
 
+@routes.post("/me/heartbeat", summary="I am alive (optionally: my status and note)")
+async def heartbeat(call: Call, body: HeartbeatBody) -> Agent:
+    """Keeps the agent active; without requests or heartbeats for the presence TTL it goes
+    offline, and every channel it is in gets a `member.status` event."""
+    return await call.hub.presence.heartbeat(call.agent, status=body.status, note=body.note)
+
+
 @routes.get("/agents", summary="List agents")
 async def list_agents(call: Call, query: AgentsQuery) -> list[Agent]:
     return await call.hub.agents.list(
@@ -29,6 +36,7 @@ async def list_agents(call: Call, query: AgentsQuery) -> list[Agent]:
         capability=query.cap,
         status=query.status,
         machine=query.machine,
+        seen_since=call.hub.presence.listed_since(),
     )
 
 

@@ -12,7 +12,11 @@ routes = Routes("inbox")
 @routes.get("/inbox", summary="Peek at my inbox (never consumes)")
 async def peek_inbox(call: Call, query: InboxQuery) -> Inbox:
     return await call.hub.inbox.peek(
-        call.agent, after=query.after, limit=query.limit, include_acked=query.include_acked
+        call.agent,
+        after=query.after,
+        limit=query.limit,
+        include_acked=query.include_acked,
+        wait=query.wait,
     )
 
 

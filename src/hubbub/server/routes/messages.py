@@ -40,7 +40,12 @@ async def post_message(call: Call, name: str, body: PostBody) -> Message | Reply
 @routes.get("/channels/{name}/messages", summary="Read a channel (or @agent for a DM)")
 async def read_messages(call: Call, name: str, query: PageQuery) -> MessagePage:
     return await call.hub.messages.read(
-        call.agent, name, after=query.after, before=query.before, limit=query.limit
+        call.agent,
+        name,
+        after=query.after,
+        before=query.before,
+        limit=query.limit,
+        wait=query.wait,
     )
 
 

@@ -82,6 +82,12 @@ class SqliteStore:
     async def list_agents(self, query: AgentQuery) -> list[Agent]:
         return await self.db.read(agents.search, query)
 
+    async def touch_agent(self, agent_id: int) -> Agent:
+        return await self.db.write(agents.touch, agent_id)
+
+    async def expire_agents(self, cutoff: datetime) -> list[Agent]:
+        return await self.db.write(agents.expire, rows.to_us(cutoff))
+
     # channels
     async def channel(self, name: str) -> Channel | None:
         return self.db.lookup(channels.by_name, name)
@@ -148,6 +154,9 @@ class SqliteStore:
 
     async def ack(self, agent_id: int, ids: Sequence[int], up_to: int | None) -> AckResult:
         return await self.db.write(inbox.ack, agent_id, list(ids), up_to)
+
+    async def mark_delivered(self, agent_id: int, item_ids: Sequence[int]) -> datetime:
+        return await self.db.write(inbox.mark_delivered, agent_id, list(item_ids))
 
     async def set_read_cursor(self, agent_id: int, channel_id: int, seq: int) -> int:
         return await self.db.write(channels.set_read_cursor, agent_id, channel_id, seq)

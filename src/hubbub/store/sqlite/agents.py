@@ -66,12 +66,63 @@ def update(conn: sqlite3.Connection, agent_id: int, changes: AgentChanges) -> Ag
         )
     agent = by_id(conn, agent_id)
     if fields:
-        shown = agent.model_dump(
-            mode="json",
-            include={"label", "tags", "capabilities", "status", "status_note", "visibility"},
-        )
-        event_log.append(conn, [events.agent_event(agent.name, shown)])
+        _announce(conn, agent, status_changed="status" in fields or "status_note" in fields)
     return agent
+
+
+def _announce(conn: sqlite3.Connection, agent: Agent, *, status_changed: bool) -> None:
+    """Events for a changed agent: ``agent.updated`` for all, and ``member.status`` in each of
+    its channels when its status changed (never for a ghost)."""
+    shown = agent.model_dump(
+        mode="json",
+        include={"label", "tags", "capabilities", "status", "status_note", "visibility"},
+    )
+    produced = [events.agent_event(agent.name, shown)]
+    if status_changed and agent.visibility != "ghost":
+        produced += [
+            events.member_status_event(
+                channel_id, channel, agent.name, agent.status, agent.status_note
+            )
+            for channel_id, channel in conn.execute(
+                "SELECT c.id, c.name FROM members m JOIN channels c ON c.id = m.channel_id "
+                "WHERE m.agent_id = ?",
+                (agent.id,),
+            )
+        ]
+    event_log.append(conn, produced)
+
+
+def touch(conn: sqlite3.Connection, agent_id: int) -> Agent:
+    """Record activity now; an agent marked offline comes back as active."""
+    now = rows.now_us()
+    revived = conn.execute(
+        "UPDATE agents SET last_seen_at = ?, status = 'active', updated_at = ? "
+        "WHERE id = ? AND status = 'offline' RETURNING id",
+        (now, now, agent_id),
+    ).fetchone()
+    if revived is None:
+        conn.execute("UPDATE agents SET last_seen_at = ? WHERE id = ?", (now, agent_id))
+    agent = by_id(conn, agent_id)
+    if revived is not None:
+        _announce(conn, agent, status_changed=True)
+    return agent
+
+
+def expire(conn: sqlite3.Connection, cutoff_us: int) -> list[Agent]:
+    """Mark offline every agent not seen since ``cutoff_us``."""
+    now = rows.now_us()
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "UPDATE agents SET status = 'offline', updated_at = ? WHERE status != 'offline' "
+            "AND coalesce(last_seen_at, created_at) < ? RETURNING id",
+            (now, cutoff_us),
+        )
+    ]
+    expired = [by_id(conn, agent_id) for agent_id in ids]
+    for agent in expired:
+        _announce(conn, agent, status_changed=True)
+    return expired
 
 
 def search(conn: sqlite3.Connection, query: AgentQuery) -> list[Agent]:
@@ -92,6 +143,9 @@ def search(conn: sqlite3.Connection, query: AgentQuery) -> list[Agent]:
         clauses.append("visibility = 'visible'")
     if query.routable_only:
         clauses.append("visibility != 'ghost'")
+    if query.seen_since is not None:
+        clauses.append("coalesce(last_seen_at, created_at) >= ?")
+        params.append(rows.to_us(query.seen_since))
     where = " AND ".join(clauses) or "1"
     sql = f"SELECT * FROM agents WHERE {where} ORDER BY name"
     return [rows.agent(r) for r in conn.execute(sql, params)]

@@ -1,0 +1,77 @@
+"""Presence: agents are active while they make requests or heartbeats, and offline once
+silent for the presence TTL; agents silent far longer drop out of listings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from hubbub.core.agents import AgentService
+from hubbub.core.models import Agent
+from hubbub.core.store import AgentChanges, Store
+
+log = logging.getLogger("hubbub.presence")
+
+
+class PresenceService:
+    """Last-seen bookkeeping, heartbeats and the offline sweep."""
+
+    def __init__(
+        self, store: Store, agents: AgentService, *, ttl: float, prune_after: float
+    ) -> None:
+        self._store = store
+        self._agents = agents
+        self.ttl = ttl
+        self.prune_after = prune_after
+        self._written: dict[int, float] = {}
+
+    async def touch(self, agent: Agent) -> None:
+        """Note that ``agent`` is active. Writes at most every quarter TTL per agent, and at
+        once for an agent marked offline."""
+        now = time.monotonic()
+        last = self._written.get(agent.id)
+        if agent.status != "offline" and last is not None and now - last < self.ttl / 4:
+            return
+        self._written[agent.id] = now
+        updated = await self._store.touch_agent(agent.id)
+        if updated.status != agent.status:
+            self._agents.remember(updated)
+
+    async def heartbeat(
+        self, agent: Agent, *, status: str | None = None, note: str | None = None
+    ) -> Agent:
+        """Record activity, and optionally a status and note."""
+        self._written[agent.id] = time.monotonic()
+        touched = await self._store.touch_agent(agent.id)
+        if status is None and note is None:
+            self._agents.remember(touched)
+            return touched
+        return await self._agents.update(touched, AgentChanges(status=status, status_note=note))
+
+    async def sweep(self) -> list[Agent]:
+        """Mark offline every agent silent for longer than the TTL."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.ttl)
+        expired = await self._store.expire_agents(cutoff)
+        for agent in expired:
+            self._agents.remember(agent)
+        return expired
+
+    def listed_since(self) -> datetime:
+        """Agents silent since before this are pruned from listings."""
+        return datetime.now(UTC) - timedelta(seconds=self.prune_after)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sweep every quarter TTL (at most every 5 s) until ``stop`` is set."""
+        interval = min(self.ttl / 4, 5.0)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            if stop.is_set():
+                return
+            try:
+                await self.sweep()
+            except Exception:  # keep sweeping; the next round may succeed
+                log.exception("presence sweep failed")

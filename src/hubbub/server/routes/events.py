@@ -1,0 +1,70 @@
+"""The event stream: Server-Sent Events, resumable with ``Last-Event-ID``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from hubbub.core.errors import InvalidInput
+from hubbub.core.events import StoredEvent
+from hubbub.core.feed import FellBehind
+from hubbub.server.bodies import EventsQuery
+from hubbub.server.endpoints import Call, Header, Routes
+from hubbub.settings import Settings
+
+routes = Routes("events")
+
+LAST_EVENT_ID = Header(
+    "Last-Event-ID", "Resume after this event sequence: replays what was missed, then goes live."
+)
+
+
+def render(event: StoredEvent) -> bytes:
+    """An event as it travels: sequence, type, time and data."""
+    return orjson.dumps(
+        {"seq": event.seq, "type": event.type, "at": event.created_at, "data": event.payload},
+        option=orjson.OPT_UTC_Z,
+    )
+
+
+def _split(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [part.strip().removeprefix("#") for part in value.split(",") if part.strip()]
+
+
+@routes.get("/events", summary="Live events (SSE), resumable", headers=(LAST_EVENT_ID,))
+async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
+    """Every event the agent may see — its channels, its DMs, its inbox, receipts for what it
+    sent — as `text/event-stream`. Each event's `id` is its sequence: reconnect with
+    `Last-Event-ID` (or `after`) to get exactly what was missed. A stream that falls too far
+    behind gets one `resync` event with the cursor to resume from, and is closed."""
+    after = query.after
+    resume = call.header("last-event-id")
+    if resume:
+        if not resume.strip().isdigit():
+            raise InvalidInput("Last-Event-ID must be an event sequence number", code="invalid")
+        after = int(resume)
+    feed = call.hub.feed
+    scope = await feed.scope(call.agent, channels=_split(query.channels), types=_split(query.types))
+    settings: Settings = call.request.app.state.settings
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        try:
+            async for batch in feed.follow(scope, after=after, backlog=settings.stream_backlog):
+                for event in batch:
+                    yield ServerSentEvent(
+                        data=feed.wire(event, render).decode(), id=str(event.seq), event=event.type
+                    )
+        except FellBehind as behind:
+            yield ServerSentEvent(
+                data=orjson.dumps({"cursor": behind.cursor}).decode(), event="resync"
+            )
+
+    return EventSourceResponse(
+        stream(),
+        ping=settings.stream_ping_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
