@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         description="An agent silent for this long drops out of agent "
         "listings (its messages stay).",
     )
+    event_retention_days: float = Field(
+        30.0,
+        ge=0,
+        description="Events older than this are dropped from the event log "
+        "(messages stay); 0 keeps them forever. A stream resuming from before the oldest kept "
+        "event gets a `stream.gap` event first.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )
@@ -88,4 +95,5 @@ class Settings(BaseSettings):
             max_wait_seconds=self.max_wait_seconds,
             presence_ttl_seconds=self.presence_ttl_seconds,
             prune_after_seconds=self.prune_after_seconds,
+            event_retention_days=self.event_retention_days,
         )

@@ -22,6 +22,7 @@ INBOX_ACKED = "inbox.acked"
 INBOX_DELIVERED = "inbox.delivered"
 INBOX_READ = "inbox.read"
 AGENT_UPDATED = "agent.updated"
+STREAM_GAP = "stream.gap"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from hubbub.core import events
@@ -122,6 +123,10 @@ class FeedService:
         subscription = bus.subscribe(backlog)
         try:
             cursor = after if after is not None else await self._store.last_event_seq()
+            oldest = await self._store.first_event_seq()
+            if oldest > cursor + 1:
+                yield [self._gap(cursor, oldest - 1)]
+                cursor = oldest - 1
             while True:
                 page = await self._store.events_after(cursor, REPLAY_PAGE)
                 if page:
@@ -145,6 +150,16 @@ class FeedService:
                     await self._delivered(scope, admitted)
         finally:
             subscription.close()
+
+    @staticmethod
+    def _gap(after: int, resumed: int) -> StoredEvent:
+        """A notice that events after ``after`` up to ``resumed`` were dropped by retention."""
+        return StoredEvent(
+            resumed,
+            events.STREAM_GAP,
+            {"after": after, "resumed_at": resumed, "reason": "older events were removed"},
+            datetime.now(UTC),
+        )
 
     async def _delivered(self, scope: Scope, admitted: list[StoredEvent]) -> None:
         items = [e.payload["item_id"] for e in admitted if e.type == events.INBOX_ITEM]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
 from hubbub.core.agents import AgentService
 from hubbub.core.bus import EventBus
 from hubbub.core.channels import ChannelService
@@ -13,6 +18,8 @@ from hubbub.core.messages import MessageService
 from hubbub.core.presence import PresenceService
 from hubbub.core.search import SearchService
 from hubbub.core.store import Store
+
+log = logging.getLogger("hubbub")
 
 
 class Hub:
@@ -42,6 +49,26 @@ class Hub:
             ttl=self.limits.presence_ttl_seconds,
             prune_after=self.limits.prune_after_seconds,
         )
+
+    async def maintain(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: mark silent agents offline every quarter presence TTL (at most every
+        5 s), and drop events older than the retention period about once a minute."""
+        interval = min(self.presence.ttl / 4, 5.0)
+        last_prune = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            if stop.is_set():
+                return
+            try:
+                await self.presence.sweep()
+                days = self.limits.event_retention_days
+                if days > 0 and loop.time() - last_prune >= 60:
+                    last_prune = loop.time()
+                    await self.store.prune_events(datetime.now(UTC) - timedelta(days=days))
+            except Exception:  # the next round may succeed; the hub keeps serving
+                log.exception("maintenance failed")
 
     async def open(self) -> None:
         """Open the store (and migrate it); committed events flow to the bus, if any (offline

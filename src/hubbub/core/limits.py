@@ -19,3 +19,4 @@ class Limits:
     max_wait_seconds: float = 50.0
     presence_ttl_seconds: float = 120.0
     prune_after_seconds: float = 7 * 24 * 3600.0
+    event_retention_days: float = 30.0

@@ -3,17 +3,12 @@ silent for the presence TTL; agents silent far longer drop out of listings."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from datetime import UTC, datetime, timedelta
 
 from hubbub.core.agents import AgentService
 from hubbub.core.models import Agent
 from hubbub.core.store import AgentChanges, Store
-
-log = logging.getLogger("hubbub.presence")
 
 
 class PresenceService:
@@ -62,16 +57,3 @@ class PresenceService:
     def listed_since(self) -> datetime:
         """Agents silent since before this are pruned from listings."""
         return datetime.now(UTC) - timedelta(seconds=self.prune_after)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Sweep every quarter TTL (at most every 5 s) until ``stop`` is set."""
-        interval = min(self.ttl / 4, 5.0)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
-            if stop.is_set():
-                return
-            try:
-                await self.sweep()
-            except Exception:  # keep sweeping; the next round may succeed
-                log.exception("presence sweep failed")

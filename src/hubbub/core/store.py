@@ -229,3 +229,11 @@ class Store(Protocol):
     async def last_event_seq(self) -> int:
         """The newest committed event's sequence (0 if none)."""
         ...
+
+    async def first_event_seq(self) -> int:
+        """The oldest retained event's sequence (0 if none)."""
+        ...
+
+    async def prune_events(self, before: datetime) -> int:
+        """Drop events created before ``before``; return how many."""
+        ...

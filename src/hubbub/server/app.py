@@ -60,7 +60,7 @@ def create_app(
         if cfg.provision and url is not None and config_path is not None:
             app.state.provisioned = await provision(hub, url, config_path, cfg.machine)
         stop = asyncio.Event()
-        sweeper = asyncio.create_task(hub.presence.run(stop), name="presence")
+        sweeper = asyncio.create_task(hub.maintain(stop), name="maintenance")
         try:
             yield
         finally:

@@ -174,3 +174,9 @@ class SqliteStore:
 
     async def last_event_seq(self) -> int:
         return self.db.lookup(events.last_seq)
+
+    async def first_event_seq(self) -> int:
+        return self.db.lookup(events.first_seq)
+
+    async def prune_events(self, before: datetime) -> int:
+        return await self.db.write(events.prune, rows.to_us(before))

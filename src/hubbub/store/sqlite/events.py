@@ -63,6 +63,20 @@ def after(conn: sqlite3.Connection, seq: int, limit: int) -> list[StoredEvent]:
     ]
 
 
+def first_seq(conn: sqlite3.Connection) -> int:
+    """The oldest retained sequence number (0 for an empty log)."""
+    return int(conn.execute("SELECT coalesce(min(seq), 0) FROM events").fetchone()[0])
+
+
+def prune(conn: sqlite3.Connection, before_us: int) -> int:
+    """Drop events created before ``before_us``, keeping the newest one so sequence numbers
+    never restart."""
+    return conn.execute(
+        "DELETE FROM events WHERE created_at < ? AND seq < (SELECT max(seq) FROM events)",
+        (before_us,),
+    ).rowcount
+
+
 def last_seq(conn: sqlite3.Connection) -> int:
     """The newest sequence number (0 for an empty log)."""
     return int(conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
