@@ -146,13 +146,9 @@ class MessageService:
         if channel_name.startswith("dm:"):
             raise InvalidInput("send DMs to '@agent', not to a dm: channel", code="bad_target")
         names.check_channel(channel_name)
-        if idempotency_key is not None:
-            # A retry is answered with the first result even if the channel changed since.
-            earlier = await self._store.message_by_key(author.id, idempotency_key)
-            if earlier is not None:
-                replay = PostResult(message=earlier, replayed=True)
-                self._check_replay(replay, channel_name, content, meta, reply_to)
-                return replay
+        replay = await self._replay(author, idempotency_key, channel_name, content, meta, reply_to)
+        if replay is not None:
+            return replay
         channel = await self._channels.cached(channel_name)
         target: int | NewChannel
         if channel is None:
@@ -189,6 +185,25 @@ class MessageService:
         )
         self._check_replay(result, channel_name, content, meta, reply_to)
         return result
+
+    async def _replay(
+        self,
+        author: Agent,
+        key: str | None,
+        channel_name: str,
+        content: str,
+        meta: dict[str, Any],
+        reply_to: int | None,
+    ) -> PostResult | None:
+        """The first result of a retried request, even if the channel changed since."""
+        if key is None:
+            return None
+        earlier = await self._store.message_by_key(author.id, key)
+        if earlier is None:
+            return None
+        replay = PostResult(message=earlier, replayed=True)
+        self._check_replay(replay, channel_name, content, meta, reply_to)
+        return replay
 
     async def _thread_of(self, reply_to: int | None, channel_name: str) -> int | None:
         if reply_to is None:
@@ -330,6 +345,14 @@ class MessageService:
         key: str | None,
     ) -> SendResult:
         channel_name = names.BROADCAST_CHANNEL
+        replay = await self._replay(author, key, channel_name, content, meta, None)
+        if replay is not None:
+            return SendResult(
+                target="broadcast",
+                recipients=[r.name for r in recipients],
+                messages=[replay.message],
+                replayed=True,
+            )
         channel = await self._channels.cached(channel_name)
         target: int | NewChannel
         if channel is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,12 +48,17 @@ def create_app(
         cache_seconds=cfg.credential_cache_seconds,
     )
     table = routes.endpoints()
-    spec = orjson.dumps(
-        openapi.document(table, title="Hubbub", version=__version__, description=DESCRIPTION)
-    )
+
+    @functools.cache
+    def spec() -> bytes:
+        # Built on first request: generating every schema costs start-up time.
+        document = openapi.document(
+            table, title="Hubbub", version=__version__, description=DESCRIPTION
+        )
+        return orjson.dumps(document)
 
     async def openapi_json(request: Request) -> Response:
-        return Response(spec, media_type="application/json")
+        return Response(spec(), media_type="application/json")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

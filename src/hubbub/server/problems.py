@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from hubbub.core.errors import HubbubError, RateLimited
 log = logging.getLogger("hubbub.server")
 
 MEDIA_TYPE = "application/problem+json"
+_STATUSES = {s.value for s in HTTPStatus}
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -65,13 +67,14 @@ async def _on_hubbub(request: Request, exc: Exception) -> Response:
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    title = HTTPStatus(exc.status_code).phrase if exc.status_code in _STATUSES else "HTTP error"
     if exc.status_code == 404:
         detail = f"no such endpoint: {request.method} {request.url.path}"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
     else:
         detail = str(exc.detail)
-    response = problem(exc.status_code, code, detail, detail, request.url.path)
+    response = problem(exc.status_code, code, title, detail, request.url.path)
     response.headers.update(exc.headers or {})
     return response
 

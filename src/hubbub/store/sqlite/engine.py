@@ -154,19 +154,34 @@ class Database:
         """Create the file if needed, migrate it and start the writer. ``publish`` receives
         the events of every commit, on the calling event loop, before writers are answered."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.path.exists():  # the database holds secrets' hashes: owner only
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        try:
+            conn = self._open_writer()
+        except (OSError, sqlite3.DatabaseError) as error:
+            raise Unavailable(
+                f"cannot use {self.path} as the database: {error}", code="bad_db"
+            ) from None
         if publish is not None:
             self._publish = publish
             self._publish_loop = asyncio.get_running_loop()
-        conn = connect(self.path, synchronous=self.synchronous, factory=LogConnection)
-        conn.execute("PRAGMA journal_mode = WAL")
-        migrate(conn)
         self._inline = connect(self.path, synchronous=self.synchronous, readonly=True)
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="hubbub-write", daemon=True
         )
         self._writer.start()
+
+    def _open_writer(self) -> LogConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():  # the database holds secrets' hashes: owner only
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        conn = connect(self.path, synchronous=self.synchronous, factory=LogConnection)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        assert isinstance(conn, LogConnection)
+        return conn
 
     def close(self) -> None:
         """Finish queued writes, then close every connection."""
