@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -137,9 +138,12 @@ class MessageService:
         metadata: dict[str, Any] | None = None,
         reply_to: int | None = None,
         idempotency_key: str | None = None,
+        notify: Sequence[Agent] = (),
+        notify_kind: InboxKind = "send",
     ) -> PostResult:
         """Post in a channel; ``general``, ``global``, ``project-*``, ``tech-*`` appear on first
-        post. Mentions of real agents who can read the channel land in their inboxes."""
+        post. Mentions of real agents who can read the channel land in their inboxes, as does
+        an item of ``notify_kind`` for each agent in ``notify``."""
         meta = metadata or {}
         self._check_body(content, meta)
         self._check_key(idempotency_key)
@@ -167,7 +171,9 @@ class MessageService:
             access.check_writable(channel, channel_name, member)
             target = channel.id
         thread_id = await self._thread_of(reply_to, channel_name)
-        mentions, inbox = await self._mention_inbox(author, content, channel, set())
+        notified = {agent.name for agent in notify}
+        mentions, inbox = await self._mention_inbox(author, content, channel, notified)
+        inbox += [(agent.id, notify_kind) for agent in notify]
         result = await self._store.post(
             NewMessage(
                 channel=target,
@@ -344,42 +350,20 @@ class MessageService:
         meta: dict[str, Any],
         key: str | None,
     ) -> SendResult:
-        channel_name = names.BROADCAST_CHANNEL
-        replay = await self._replay(author, key, channel_name, content, meta, None)
-        if replay is not None:
-            return SendResult(
-                target="broadcast",
-                recipients=[r.name for r in recipients],
-                messages=[replay.message],
-                replayed=True,
-            )
-        channel = await self._channels.cached(channel_name)
-        target: int | NewChannel
-        if channel is None:
-            target = NewChannel(name=channel_name, created_by=author.id, members=(author.id,))
-        else:
-            access.check_writable(channel, channel_name, True)
-            target = channel.id
-        mentions, _ = await self._mention_inbox(author, content, None, set())
-        result = await self._store.post(
-            NewMessage(
-                channel=target,
-                channel_name=channel_name,
-                author_id=author.id,
-                author_name=author.name,
-                content=content,
-                metadata=meta,
-                mentions=mentions,
-                inbox=[(r.id, "broadcast") for r in recipients],
-                idempotency_key=key,
-            )
+        posted = await self.post(
+            author,
+            names.BROADCAST_CHANNEL,
+            content,
+            metadata=meta,
+            idempotency_key=key,
+            notify=recipients,
+            notify_kind="broadcast",
         )
-        self._check_replay(result, channel_name, content, meta, None)
         return SendResult(
             target="broadcast",
             recipients=[r.name for r in recipients],
-            messages=[result.message],
-            replayed=result.replayed,
+            messages=[posted.message],
+            replayed=posted.replayed,
         )
 
     # reading
