@@ -3,14 +3,17 @@ the core's exception classes."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from hubbub import config
+from hubbub.core.errors import HubbubError, InvalidInput, Unavailable, error_class_for_status
 
 if TYPE_CHECKING:
     import httpx
 
-from hubbub import config
-from hubbub.core.errors import HubbubError, InvalidInput, Unavailable, error_class_for_status
+RETRY_DELAYS = (0.2, 0.6, 1.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +58,26 @@ class HubClient:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         import httpx  # here, not at the top: 'hubbub serve' starts faster without it
 
-        try:
-            response = httpx.request(
-                method,
-                url.rstrip("/") + path,
-                json=json,
-                params=query,
-                headers=sent,
-                timeout=self.timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise Unavailable(f"cannot reach the hub at {url}: {exc}", code="unreachable") from exc
+        # Reads and keyed writes are safe to repeat: retry them through a brief network fault.
+        safe = method == "GET" or "Idempotency-Key" in sent
+        delays = RETRY_DELAYS if safe else ()
+        for delay in (*delays, None):
+            try:
+                response = httpx.request(
+                    method,
+                    url.rstrip("/") + path,
+                    json=json,
+                    params=query,
+                    headers=sent,
+                    timeout=self.timeout,
+                )
+                break
+            except httpx.TransportError as exc:
+                if delay is None:
+                    raise Unavailable(
+                        f"cannot reach the hub at {url}: {exc}", code="unreachable"
+                    ) from exc
+                time.sleep(delay)
         if response.is_success:
             return response.json()
         raise _error(response)
