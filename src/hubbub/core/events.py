@@ -78,9 +78,15 @@ def channel_event(event_type: str, channel_id: int, name: str, **extra: Any) -> 
     return NewEvent(event_type, {"channel": name, **extra}, channel_id=channel_id)
 
 
-def member_event(kind: str, channel_id: int, channel: str, agent: str) -> NewEvent:
-    """An agent joined or left a channel."""
-    return NewEvent(kind, {"channel": channel, "agent": agent}, channel_id=channel_id)
+def member_event(
+    kind: str, channel_id: int, channel: str, agent: str, visibility: str = "visible"
+) -> NewEvent:
+    """An agent joined or left a channel (others do not hear of a ghost's comings and goings)."""
+    return NewEvent(
+        kind,
+        {"channel": channel, "agent": agent, "visibility": visibility},
+        channel_id=channel_id,
+    )
 
 
 def member_status_event(

@@ -69,6 +69,8 @@ class Scope:
         if event.agent_id is not None:
             return event.agent_id == self.viewer.id
         if event.channel_id is not None:
+            if event.payload.get("visibility") == "ghost":
+                return event.payload.get("agent") == self.viewer.name
             return event.channel_id in self.member_of
         return (
             event.payload.get("visibility", "visible") == "visible"

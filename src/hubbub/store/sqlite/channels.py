@@ -115,12 +115,12 @@ def is_member(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> bool:
     return row is not None
 
 
-def _names(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> tuple[str, str]:
+def _member_event(conn: sqlite3.Connection, kind: str, channel_id: int, agent_id: int) -> None:
     row = conn.execute(
-        "SELECT c.name, a.name FROM channels c, agents a WHERE c.id = ? AND a.id = ?",
+        "SELECT c.name, a.name, a.visibility FROM channels c, agents a WHERE c.id = ? AND a.id = ?",
         (channel_id, agent_id),
     ).fetchone()
-    return row[0], row[1]
+    event_log.append(conn, [events.member_event(kind, channel_id, row[0], row[1], row[2])])
 
 
 def add_member(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> bool:
@@ -135,8 +135,7 @@ def add_member(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> bool
 
 
 def _joined(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> None:
-    channel, agent = _names(conn, channel_id, agent_id)
-    event_log.append(conn, [events.member_event(events.MEMBER_JOINED, channel_id, channel, agent)])
+    _member_event(conn, events.MEMBER_JOINED, channel_id, agent_id)
 
 
 def mark_posted(
@@ -160,13 +159,12 @@ def mark_posted(
 
 
 def remove_member(conn: sqlite3.Connection, channel_id: int, agent_id: int) -> bool:
-    channel, agent = _names(conn, channel_id, agent_id)
     cursor = conn.execute(
         "DELETE FROM members WHERE channel_id = ? AND agent_id = ?", (channel_id, agent_id)
     )
     if cursor.rowcount == 0:
         return False
-    event_log.append(conn, [events.member_event(events.MEMBER_LEFT, channel_id, channel, agent)])
+    _member_event(conn, events.MEMBER_LEFT, channel_id, agent_id)
     return True
 
 
