@@ -51,6 +51,7 @@ class LocalBus:
     def __init__(self) -> None:
         self._subscriptions: set[LocalSubscription] = set()
         self._last_seq = 0
+        self._closed = False
 
     @property
     def last_seq(self) -> int:
@@ -65,13 +66,17 @@ class LocalBus:
 
     def subscribe(self, backlog: int = 10_000) -> LocalSubscription:
         subscription = LocalSubscription(self, backlog)
-        self._subscriptions.add(subscription)
+        if self._closed:  # shutting down: nothing more will come
+            subscription.close()
+        else:
+            self._subscriptions.add(subscription)
         return subscription
 
     def discard(self, subscription: LocalSubscription) -> None:
         self._subscriptions.discard(subscription)
 
     def close(self) -> None:
+        self._closed = True
         for subscription in tuple(self._subscriptions):
             subscription.close()
 

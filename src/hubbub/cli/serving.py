@@ -7,6 +7,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 import typer
 import uvicorn
@@ -14,6 +15,7 @@ from rich.markup import escape
 
 from hubbub import __version__
 from hubbub.cli.output import console, reporting
+from hubbub.core.hub import Hub
 from hubbub.server import create_app
 from hubbub.server.provision import Provisioned
 from hubbub.settings import Settings
@@ -88,11 +90,22 @@ async def _check_database(settings: Settings) -> None:
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, on_ready: Callable[[], None], on_stop: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self._on_ready = on_ready
+        self._on_stop = on_stop
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Streams and waits end now, so connections can close within the grace period.
+        if self._loop is not None and not self.should_exit:
+            self._loop.call_soon_threadsafe(self._on_stop)
+        super().handle_exit(sig, frame)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
         await super().startup(sockets)
         if self.started:
             self._on_ready()
@@ -113,5 +126,10 @@ def run(settings: Settings, config_file: Path) -> None:
         timeout_graceful_shutdown=5,
         server_header=False,
     )
-    server = _Server(server_config, lambda: _banner(url, settings, app.state.provisioned, loopback))
+    hub: Hub = app.state.hub
+    server = _Server(
+        server_config,
+        on_ready=lambda: _banner(url, settings, app.state.provisioned, loopback),
+        on_stop=hub.end_streams,
+    )
     server.run(sockets=[sock])

@@ -107,9 +107,9 @@ class AgentService:
             seen_since=seen_since,
         )
         agents = await self._store.list_agents(query)
+        # The viewer always sees itself, however it is listed and however long it was away.
         unlisted_self = (
             viewer is not None
-            and viewer.visibility != "visible"
             and all(a.id != viewer.id for a in agents)
             and self._matches(viewer, query)
         )

@@ -17,6 +17,7 @@ class Subscription(Protocol):
     """Events published after subscribing, in order."""
 
     overflowed: bool
+    closed: bool
 
     async def next_batch(self, wait_seconds: float | None) -> list[StoredEvent]:
         """The events queued since the last call, waiting up to ``wait_seconds`` for one;

@@ -48,6 +48,13 @@ class Scope:
     def admits(self, event: StoredEvent) -> bool:
         """True if the viewer may and wants to see ``event`` (updates membership)."""
         seen = self._visible(event)
+        if (
+            event.type == events.CHANNEL_CREATED
+            and event.channel_id is not None
+            and self.viewer.name in event.payload.get("members", ())
+        ):
+            self.member_of.add(event.channel_id)
+            seen = True
         own_membership = (
             event.type in (events.MEMBER_JOINED, events.MEMBER_LEFT)
             and event.channel_id is not None
@@ -61,7 +68,9 @@ class Scope:
                 self.member_of.discard(event.channel_id)
         if not seen:
             return False
-        if self.only_types is not None and not event.type.startswith(self.only_types):
+        if self.only_types is not None and not any(
+            event.type == kind or event.type.startswith(kind + ".") for kind in self.only_types
+        ):
             return False
         return self.only_channels is None or event.channel_id in self.only_channels
 
@@ -116,19 +125,30 @@ class FeedService:
         return Scope(viewer, member_of, only_channels, tuple(types) if types else None)
 
     async def follow(
-        self, scope: Scope, *, after: int | None, backlog: int = 10_000
+        self,
+        scope: Scope,
+        *,
+        after: int | None,
+        backlog: int = 10_000,
+        idle_seconds: float | None = None,
+        on_idle: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncIterator[list[StoredEvent]]:
         """Batches of events the scope admits: first those after ``after`` from the log, then
         live ones as they commit. Ends when the hub shuts down; raises :class:`FellBehind`
-        if the consumer cannot keep up. Inbox items passed on count as delivered."""
+        if the consumer cannot keep up. Inbox items passed on count as delivered; after each
+        ``idle_seconds`` without events, ``on_idle`` runs (a stream keeps its agent present)."""
         bus = self._need_bus()
         subscription = bus.subscribe(backlog)
         try:
-            cursor = after if after is not None else await self._store.last_event_seq()
+            newest = await self._store.last_event_seq()
+            cursor = newest if after is None else after
             oldest = await self._store.first_event_seq()
             if oldest > cursor + 1:
-                yield [self._gap(cursor, oldest - 1)]
+                yield [self._gap(cursor, oldest - 1, "older events were removed")]
                 cursor = oldest - 1
+            elif cursor > newest:
+                yield [self._gap(cursor, newest, "the cursor is ahead of this hub's log")]
+                cursor = newest
             while True:
                 page = await self._store.events_after(cursor, REPLAY_PAGE)
                 if page:
@@ -140,11 +160,15 @@ class FeedService:
                 if len(page) < REPLAY_PAGE:
                     break
             while True:
-                batch = await subscription.next_batch(None)
+                batch = await subscription.next_batch(idle_seconds)
                 if subscription.overflowed:
                     raise FellBehind(cursor)
                 if not batch:
-                    return
+                    if subscription.closed:
+                        return
+                    if on_idle is not None:
+                        await on_idle()
+                    continue
                 admitted = [e for e in batch if e.seq > cursor and scope.admits(e)]
                 cursor = max(cursor, batch[-1].seq)
                 if admitted:
@@ -154,12 +178,12 @@ class FeedService:
             subscription.close()
 
     @staticmethod
-    def _gap(after: int, resumed: int) -> StoredEvent:
-        """A notice that events after ``after`` up to ``resumed`` were dropped by retention."""
+    def _gap(after: int, resumed: int, reason: str) -> StoredEvent:
+        """A notice that the stream cannot continue from ``after`` and resumes at ``resumed``."""
         return StoredEvent(
             resumed,
             events.STREAM_GAP,
-            {"after": after, "resumed_at": resumed, "reason": "older events were removed"},
+            {"after": after, "resumed_at": resumed, "reason": reason},
             datetime.now(UTC),
         )
 
@@ -167,6 +191,11 @@ class FeedService:
         items = [e.payload["item_id"] for e in admitted if e.type == events.INBOX_ITEM]
         if items:
             await self._store.mark_delivered(scope.viewer.id, items)
+
+    def check_wait(self, seconds: float) -> None:
+        """Raise unless ``seconds`` is an allowed wait."""
+        if not 0 <= seconds <= self.max_wait:
+            raise InvalidInput(f"wait must be 0-{self.max_wait:g} seconds", code="bad_wait")
 
     def wire(self, event: StoredEvent, render: Callable[[StoredEvent], bytes]) -> bytes:
         """The serialised form of ``event``, rendered once however many streams carry it."""
@@ -186,8 +215,7 @@ class FeedService:
     ) -> T:
         """``fetch()`` now, and again after each relevant event, until ``ready`` or ``seconds``
         pass; then the last result (possibly empty)."""
-        if not 0 <= seconds <= self.max_wait:
-            raise InvalidInput(f"wait must be 0-{self.max_wait:g} seconds", code="bad_wait")
+        self.check_wait(seconds)
         if seconds == 0 or self._bus is None:
             return await fetch()
         subscription = self._bus.subscribe(1000)
@@ -206,7 +234,7 @@ class FeedService:
                     if subscription.overflowed or any(relevant(e) for e in batch):
                         subscription.overflowed = False
                         break
-                    if not batch and getattr(subscription, "closed", False):
+                    if not batch and subscription.closed:
                         return result
         finally:
             subscription.close()

@@ -70,6 +70,11 @@ class Hub:
             except Exception:  # the next round may succeed; the hub keeps serving
                 log.exception("maintenance failed")
 
+    def end_streams(self) -> None:
+        """End every live stream and wait now (the first step of a graceful shutdown)."""
+        if self.bus is not None:
+            self.bus.close()
+
     async def open(self) -> None:
         """Open the store (and migrate it); committed events flow to the bus, if any (offline
         tools such as seeding or import run without one)."""

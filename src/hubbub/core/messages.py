@@ -399,6 +399,8 @@ class MessageService:
             )
 
         if after is None:
+            if wait:
+                raise InvalidInput("wait needs after: the id to wait past", code="bad_wait")
             return await fetch()
         return await self._feed.wait(
             wait,

@@ -23,17 +23,23 @@ class PresenceService:
         self.prune_after = prune_after
         self._written: dict[int, float] = {}
 
-    async def touch(self, agent: Agent) -> None:
-        """Note that ``agent`` is active. Writes at most every quarter TTL per agent, and at
-        once for an agent marked offline."""
+    async def touch(self, agent: Agent, *, force: bool = False) -> Agent:
+        """Note that ``agent`` is active; return it as it now stands. Writes at most every
+        quarter TTL per agent (unless ``force``), and at once for an agent marked offline."""
         now = time.monotonic()
         last = self._written.get(agent.id)
-        if agent.status != "offline" and last is not None and now - last < self.ttl / 4:
-            return
+        fresh = last is not None and now - last < self.ttl / 4
+        if agent.status != "offline" and fresh and not force:
+            return agent
         self._written[agent.id] = now
         updated = await self._store.touch_agent(agent.id)
-        if updated.status != agent.status:
-            self._agents.remember(updated)
+        self._agents.remember(updated)
+        return updated
+
+    @property
+    def keepalive_seconds(self) -> float:
+        """How often an open stream should touch its agent to keep it present."""
+        return self.ttl / 4
 
     async def heartbeat(
         self, agent: Agent, *, status: str | None = None, note: str | None = None

@@ -177,8 +177,7 @@ async def authenticate(request: Request, hub: Hub, auth: Auth) -> Call:
             code="agent_required",
         )
     agent = await hub.agents.act_as(credential, name)
-    await hub.presence.touch(agent)
-    call.agent_or_none = agent
+    call.agent_or_none = await hub.presence.touch(agent)
     return call
 
 

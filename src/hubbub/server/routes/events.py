@@ -50,10 +50,21 @@ async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
     feed = call.hub.feed
     scope = await feed.scope(call.agent, channels=_split(query.channels), types=_split(query.types))
     settings: Settings = call.request.app.state.settings
+    presence = call.hub.presence
+    agent = call.agent
+
+    async def keepalive() -> None:
+        await presence.touch(agent, force=True)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         try:
-            async for batch in feed.follow(scope, after=after, backlog=settings.stream_backlog):
+            async for batch in feed.follow(
+                scope,
+                after=after,
+                backlog=settings.stream_backlog,
+                idle_seconds=presence.keepalive_seconds,
+                on_idle=keepalive,
+            ):
                 for event in batch:
                     yield ServerSentEvent(
                         data=feed.wire(event, render).decode(), id=str(event.seq), event=event.type

@@ -98,8 +98,8 @@ class SqliteStore:
     async def list_channels(self, viewer_id: int | None, include_archived: bool) -> list[Channel]:
         return await self.db.read(channels.visible, viewer_id, include_archived)
 
-    async def member_names(self, channel_id: int) -> list[str]:
-        return await self.db.read(channels.member_names, channel_id)
+    async def member_names(self, channel_id: int, *, include_ghosts: bool = True) -> list[str]:
+        return await self.db.read(channels.member_names, channel_id, include_ghosts)
 
     async def is_member(self, channel_id: int, agent_id: int) -> bool:
         return self.db.lookup(channels.is_member, channel_id, agent_id)

@@ -49,15 +49,20 @@ def ensure(conn: sqlite3.Connection, name: str, machine: str, kind: AgentKind) -
 
 
 def update(conn: sqlite3.Connection, agent_id: int, changes: AgentChanges) -> Agent:
-    fields: dict[str, Any] = {}
+    current = conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+    if current is None:
+        raise NotFound(f"no agent with id {agent_id}", code="agent_not_found")
+    wanted: dict[str, Any] = {}
     for column in ("label", "status", "status_note", "visibility"):
         value = getattr(changes, column)
         if value is not None:
-            fields[column] = value or None
+            wanted[column] = value or None
     for column in ("tags", "capabilities"):
         value = getattr(changes, column)
         if value is not None:
-            fields[column] = orjson.dumps(sorted(set(value))).decode()
+            wanted[column] = orjson.dumps(sorted(set(value))).decode()
+    # Only real changes are written and announced: a repeated heartbeat is silent.
+    fields = {column: value for column, value in wanted.items() if current[column] != value}
     if fields:
         assignments = ", ".join(f"{column} = ?" for column in fields)
         conn.execute(

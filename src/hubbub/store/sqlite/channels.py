@@ -36,6 +36,14 @@ def create(conn: sqlite3.Connection, spec: NewChannel) -> Channel:
     except sqlite3.IntegrityError:
         raise Conflict(f"a channel named {spec.name!r} exists", code="channel_exists") from None
     channel_id = int(row[0])
+    now = rows.now_us()
+    conn.executemany(
+        "INSERT OR IGNORE INTO members (channel_id, agent_id, joined_at) VALUES (?, ?, ?)",
+        [(channel_id, agent_id, now) for agent_id in spec.members],
+    )
+    # The first members are named in channel.created, so each of their streams admits it
+    # and every member.joined that follows.
+    listed = _listed_members(conn, channel_id)
     event_log.append(
         conn,
         [
@@ -45,12 +53,25 @@ def create(conn: sqlite3.Connection, spec: NewChannel) -> Channel:
                 spec.name,
                 kind=spec.kind,
                 visibility=spec.visibility,
+                members=listed,
             )
         ],
     )
     for agent_id in spec.members:
-        add_member(conn, channel_id, agent_id)
+        _member_event(conn, events.MEMBER_JOINED, channel_id, agent_id)
     return by_id(conn, channel_id)
+
+
+def _listed_members(conn: sqlite3.Connection, channel_id: int) -> list[str]:
+    """Member names others may see: everyone but ghosts."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT a.name FROM members m JOIN agents a ON a.id = m.agent_id "
+            "WHERE m.channel_id = ? AND a.visibility != 'ghost' ORDER BY a.name",
+            (channel_id,),
+        )
+    ]
 
 
 def resolve(conn: sqlite3.Connection, target: int | NewChannel) -> int:
@@ -91,7 +112,9 @@ def visible(
     return [rows.channel(r) for r in conn.execute(sql, params)]
 
 
-def member_names(conn: sqlite3.Connection, channel_id: int) -> list[str]:
+def member_names(conn: sqlite3.Connection, channel_id: int, include_ghosts: bool) -> list[str]:
+    if not include_ghosts:
+        return _listed_members(conn, channel_id)
     return [
         r[0]
         for r in conn.execute(
