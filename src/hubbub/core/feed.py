@@ -136,7 +136,8 @@ class FeedService:
         """Batches of events the scope admits: first those after ``after`` from the log, then
         live ones as they commit. Ends when the hub shuts down; raises :class:`FellBehind`
         if the consumer cannot keep up. Inbox items passed on count as delivered; after each
-        ``idle_seconds`` without events, ``on_idle`` runs (a stream keeps its agent present)."""
+        ``idle_seconds``, ``on_idle`` runs (a stream keeps its agent present; an exception
+        from it ends the stream)."""
         bus = self._need_bus()
         subscription = bus.subscribe(backlog)
         try:
@@ -159,15 +160,21 @@ class FeedService:
                         await self._delivered(scope, admitted)
                 if len(page) < REPLAY_PAGE:
                     break
+            loop = asyncio.get_running_loop()
+            last_idle = loop.time()
             while True:
                 batch = await subscription.next_batch(idle_seconds)
                 if subscription.overflowed:
                     raise FellBehind(cursor)
+                if not batch and subscription.closed:
+                    return
+                due = idle_seconds is not None and (
+                    not batch or loop.time() - last_idle >= idle_seconds
+                )
+                if on_idle is not None and due:
+                    last_idle = loop.time()
+                    await on_idle()
                 if not batch:
-                    if subscription.closed:
-                        return
-                    if on_idle is not None:
-                        await on_idle()
                     continue
                 admitted = [e for e in batch if e.seq > cursor and scope.admits(e)]
                 cursor = max(cursor, batch[-1].seq)

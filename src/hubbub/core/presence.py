@@ -22,11 +22,13 @@ class PresenceService:
         self.ttl = ttl
         self.prune_after = prune_after
         self._written: dict[int, float] = {}
+        self._active: dict[int, float] = {}
 
     async def touch(self, agent: Agent, *, force: bool = False) -> Agent:
         """Note that ``agent`` is active; return it as it now stands. Writes at most every
         quarter TTL per agent (unless ``force``), and at once for an agent marked offline."""
         now = time.monotonic()
+        self._active[agent.id] = now
         last = self._written.get(agent.id)
         fresh = last is not None and now - last < self.ttl / 4
         if agent.status != "offline" and fresh and not force:
@@ -45,7 +47,7 @@ class PresenceService:
         self, agent: Agent, *, status: str | None = None, note: str | None = None
     ) -> Agent:
         """Record activity, and optionally a status and note."""
-        self._written[agent.id] = time.monotonic()
+        self._written[agent.id] = self._active[agent.id] = time.monotonic()
         touched = await self._store.touch_agent(agent.id)
         if status is None and note is None:
             self._agents.remember(touched)
@@ -53,9 +55,13 @@ class PresenceService:
         return await self._agents.update(touched, AgentChanges(status=status, status_note=note))
 
     async def sweep(self) -> list[Agent]:
-        """Mark offline every agent silent for longer than the TTL."""
+        """Mark offline every agent silent for longer than the TTL. Stored last-seen times lag
+        by up to a quarter TTL (writes are throttled), so agents this process saw recently
+        are spared whatever the database says."""
+        now = time.monotonic()
+        self._active = {a: t for a, t in self._active.items() if now - t < self.ttl}
         cutoff = datetime.now(UTC) - timedelta(seconds=self.ttl)
-        expired = await self._store.expire_agents(cutoff)
+        expired = await self._store.expire_agents(cutoff, spare=list(self._active))
         for agent in expired:
             self._agents.remember(agent)
         return expired

@@ -152,8 +152,8 @@ class Store(Protocol):
         """Record activity now; an offline agent comes back as active (with events)."""
         ...
 
-    async def expire_agents(self, cutoff: datetime) -> list[Agent]:
-        """Mark offline (with events) every agent not seen since ``cutoff``."""
+    async def expire_agents(self, cutoff: datetime, spare: Sequence[int] = ()) -> list[Agent]:
+        """Mark offline (with events) every agent not seen since ``cutoff``, but ``spare``."""
         ...
 
     # channels

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from hubbub.core.errors import InvalidInput
+from hubbub.core.errors import HubbubError, InvalidInput, Unauthorized
 from hubbub.core.events import StoredEvent
 from hubbub.core.feed import FellBehind
 from hubbub.server.bodies import EventsQuery
@@ -15,6 +15,7 @@ from hubbub.server.endpoints import Call, Header, Routes
 from hubbub.settings import Settings
 
 routes = Routes("events")
+CHECK_SECONDS = 5.0  # how often an idle stream re-checks its key and keeps its agent present
 
 LAST_EVENT_ID = Header(
     "Last-Event-ID", "Resume after this event sequence: replays what was missed, then goes live."
@@ -26,6 +27,13 @@ def render(event: StoredEvent) -> bytes:
     return orjson.dumps(
         {"seq": event.seq, "type": event.type, "at": event.created_at, "data": event.payload},
         option=orjson.OPT_UTC_Z,
+    )
+
+
+def closed(error: HubbubError) -> ServerSentEvent:
+    """The last event of a stream whose credential stopped working."""
+    return ServerSentEvent(
+        data=orjson.dumps({"code": error.code, "detail": error.detail}).decode(), event="closed"
     )
 
 
@@ -53,8 +61,11 @@ async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
     presence = call.hub.presence
     agent = call.agent
 
+    secret = (call.header("authorization") or "").partition(" ")[2].strip()  # verified already
+
     async def keepalive() -> None:
-        await presence.touch(agent, force=True)
+        await call.hub.keys.verify(secret)  # a revoked key ends the stream
+        await presence.touch(agent)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         try:
@@ -62,9 +73,14 @@ async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
                 scope,
                 after=after,
                 backlog=settings.stream_backlog,
-                idle_seconds=presence.keepalive_seconds,
+                idle_seconds=min(presence.keepalive_seconds, CHECK_SECONDS),
                 on_idle=keepalive,
             ):
+                try:
+                    await call.hub.keys.verify(secret)
+                except Unauthorized as error:
+                    yield closed(error)
+                    return
                 for event in batch:
                     yield ServerSentEvent(
                         data=feed.wire(event, render).decode(), id=str(event.seq), event=event.type
@@ -73,6 +89,8 @@ async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
             yield ServerSentEvent(
                 data=orjson.dumps({"cursor": behind.cursor}).decode(), event="resync"
             )
+        except Unauthorized as error:
+            yield closed(error)
 
     return EventSourceResponse(
         stream(),

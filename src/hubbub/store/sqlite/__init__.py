@@ -85,8 +85,8 @@ class SqliteStore:
     async def touch_agent(self, agent_id: int) -> Agent:
         return await self.db.write(agents.touch, agent_id)
 
-    async def expire_agents(self, cutoff: datetime) -> list[Agent]:
-        return await self.db.write(agents.expire, rows.to_us(cutoff))
+    async def expire_agents(self, cutoff: datetime, spare: Sequence[int] = ()) -> list[Agent]:
+        return await self.db.write(agents.expire, rows.to_us(cutoff), list(spare))
 
     # channels
     async def channel(self, name: str) -> Channel | None:

@@ -113,15 +113,16 @@ def touch(conn: sqlite3.Connection, agent_id: int) -> Agent:
     return agent
 
 
-def expire(conn: sqlite3.Connection, cutoff_us: int) -> list[Agent]:
-    """Mark offline every agent not seen since ``cutoff_us``."""
+def expire(conn: sqlite3.Connection, cutoff_us: int, spare: list[int]) -> list[Agent]:
+    """Mark offline every agent not seen since ``cutoff_us``, except those in ``spare``."""
     now = rows.now_us()
+    marks = ",".join("?" * len(spare)) or "NULL"
     ids = [
         r[0]
         for r in conn.execute(
             "UPDATE agents SET status = 'offline', updated_at = ? WHERE status != 'offline' "
-            "AND coalesce(last_seen_at, created_at) < ? RETURNING id",
-            (now, cutoff_us),
+            f"AND coalesce(last_seen_at, created_at) < ? AND id NOT IN ({marks}) RETURNING id",
+            (now, cutoff_us, *spare),
         )
     ]
     expired = [by_id(conn, agent_id) for agent_id in ids]
