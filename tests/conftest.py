@@ -15,6 +15,7 @@ from hubbub.server import create_app
 from hubbub.settings import Settings
 from tests.clients import AgentClient, HubFactory, InProcessHub
 from tests.live import LiveHub, running_hub
+from tests.realtime import LiveAgents, live_agents
 
 
 @pytest.fixture
@@ -70,3 +71,18 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     """One real ``hubbub serve`` for the session, provisioned on first start (machine ``lap``)."""
     with running_hub(tmp_path_factory.mktemp("live")) as started:
         yield started
+
+
+@pytest.fixture(scope="session")
+def realtime_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    """A real hub for the event-stream tests, with rate limiting off so bursts always land."""
+    home = tmp_path_factory.mktemp("realtime")
+    with running_hub(home, env={"HUBBUB_RATE_LIMIT": "0"}) as started:
+        yield started
+
+
+@pytest.fixture
+async def realtime(realtime_hub: LiveHub) -> AsyncIterator[LiveAgents]:
+    """Agents of ``realtime_hub``, over one HTTP client per test."""
+    async with live_agents(realtime_hub) as agents:
+        yield agents

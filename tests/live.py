@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,8 +132,10 @@ def running_hub(
     db_path: Path | None = None,
     args: Sequence[str] = (),
     machine: str = "lap",
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[LiveHub]:
-    """Start ``hubbub serve`` and stop it afterwards (SIGTERM, then SIGKILL)."""
+    """Start ``hubbub serve`` and stop it afterwards (SIGTERM, then SIGKILL); ``env`` adds
+    variables (settings such as ``HUBBUB_PRESENCE_TTL_SECONDS``) to its environment."""
     home.mkdir(parents=True, exist_ok=True)
     config_path = config_path or home / "config" / "hubbub" / "config.toml"
     db_path = db_path or home / "hub.db"
@@ -154,7 +156,7 @@ def running_hub(
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
-        env=clean_env(home, HUBBUB_MACHINE=machine, HUBBUB_LOG_LEVEL="warning"),
+        env=clean_env(home, HUBBUB_MACHINE=machine, HUBBUB_LOG_LEVEL="warning", **(env or {})),
     )
     output = _Lines(process.stdout)
     try:
