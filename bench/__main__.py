@@ -7,20 +7,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import footprint, reads, sqlite_inserts, throughput
+from bench import footprint, reads, realtime, sqlite_inserts, throughput
 from bench.config import RESULTS, BenchConfig
 from bench.progress import say
 from bench.report import Results, print_tables, targets, write_json
 
 
 def run(cfg: BenchConfig, workdir: Path) -> Results:
-    """Every measurement: SQLite ceilings, throughput (HTTP ceilings and hub), reads, footprint."""
+    """Every measurement: SQLite ceilings, throughput (HTTP ceilings and hub), real-time
+    delivery (SSE), reads, footprint."""
     say(f"raw SQLite inserts, {cfg.raw_seconds:.1f} s per loop")
     inserts = sqlite_inserts.measure(workdir / "sqlite", cfg.raw_seconds)
     http, hub_posts = throughput.measure(cfg, workdir / "throughput")
+    live = realtime.measure(cfg, workdir / "realtime")
     hub_reads = reads.measure(cfg, workdir / "reads")
     sizes = footprint.measure(cfg, workdir / "footprint")
-    return Results(cfg, inserts, http, hub_posts, hub_reads, sizes)
+    return Results(cfg, inserts, http, hub_posts, hub_reads, sizes, live)
 
 
 def main() -> int:
@@ -40,7 +42,7 @@ def main() -> int:
     print_tables(results)
     write_json(results, RESULTS)
     print(f"\nwritten: {RESULTS}")
-    if any(p.lost for p in results.posts):
+    if results.lost:
         print("FAILED: acknowledged posts are missing from the database", file=sys.stderr)
         return 1
     if cfg.strict and not all(t.met for t in targets(results)):

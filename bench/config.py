@@ -27,9 +27,22 @@ def _number(name: str, default: float) -> float:
     return value
 
 
+def _counts(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        values = tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise SystemExit(f"{name} must be comma-separated whole numbers, not {raw!r}") from None
+    if not values or min(values) <= 0:
+        raise SystemExit(f"{name} must name positive counts, not {raw!r}")
+    return tuple(sorted(set(values)))
+
+
 @dataclass(frozen=True, slots=True)
 class BenchConfig:
-    """The knobs of a run. Defaults keep a full run under about four minutes on two cores."""
+    """The knobs of a run. Defaults keep a full run under about five minutes on two cores."""
 
     seconds: int = 10
     """Length of each wrk run (``BENCH_SECONDS``)."""
@@ -43,6 +56,14 @@ class BenchConfig:
     """Process starts timed for the start-up median."""
     warmup: int = 100
     """Untimed requests before each measurement."""
+    fanout: tuple[int, ...] = (100, 1000)
+    """Subscriber counts for the fan-out benchmark (``BENCH_FANOUT``, comma-separated)."""
+    fanout_rounds: int = 5
+    """Posts timed per fan-out size (``BENCH_FANOUT_ROUNDS``)."""
+    streams: int = 10
+    """Event streams open during the loaded post run (``BENCH_STREAMS``)."""
+    interval_ms: float = 10.0
+    """Gap between the posts timed for delivery latency (``samples`` of them)."""
     strict: bool = False
     """Exit non-zero when a target is missed (``BENCH_STRICT=1``), not only on lost writes."""
     wrk: str = field(default_factory=lambda: shutil.which("wrk") or "")
@@ -59,5 +80,8 @@ class BenchConfig:
             seconds=max(1, round(_number("BENCH_SECONDS", 10))),
             messages=max(1000, int(_number("BENCH_MESSAGES", 100_000))),
             samples=max(20, int(_number("BENCH_SAMPLES", 500))),
+            fanout=_counts("BENCH_FANOUT", (100, 1000)),
+            fanout_rounds=max(1, int(_number("BENCH_FANOUT_ROUNDS", 5))),
+            streams=max(1, int(_number("BENCH_STREAMS", 10))),
             strict=os.environ.get("BENCH_STRICT", "") not in ("", "0"),
         )

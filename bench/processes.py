@@ -7,13 +7,14 @@ measurement fails half-way.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,14 @@ class HubServer:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}", "X-Hubbub-Agent": self.agent}
 
+    def agent_named(self, project: str) -> str:
+        """Another agent the same machine key may act as: ``{machine}-{project}``."""
+        return f"{self.agent.removesuffix('-bench')}-{project}"
+
+    def headers_as(self, agent: str) -> dict[str, str]:
+        """The headers acting as ``agent`` with this hub's machine key."""
+        return {"Authorization": f"Bearer {self.key}", "X-Hubbub-Agent": agent}
+
 
 def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Path, started: float) -> float:
     """Seconds from ``started`` until ``url`` answers health; polls, never sleeps blindly."""
@@ -104,10 +113,24 @@ def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log: Path, started: f
             time.sleep(0.002)
 
 
+def _fd_limit(wanted: int) -> Callable[[], None]:
+    """A ``preexec_fn`` raising the child's soft limit on open files to ``wanted``."""
+
+    def raise_limit() -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+    return raise_limit
+
+
 @contextmanager
-def running(argv: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+def running(
+    argv: list[str], log: Path, env: dict[str, str] | None = None, *, fds: int | None = None
+) -> Iterator[Server]:
     """Start ``argv`` (which must listen on the port in ``--port``), wait for health, and
-    stop it on exit."""
+    stop it on exit. ``fds``: raise the server's soft limit on open files to this."""
     port = argv[argv.index("--port") + 1]
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
@@ -119,6 +142,7 @@ def running(argv: list[str], log: Path, env: dict[str, str] | None = None) -> It
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
             cwd=BENCH_DIR.parent,
+            preexec_fn=_fd_limit(fds) if fds else None,
         )
     server = Server(proc, url, log, 0.0)
     try:
@@ -129,9 +153,11 @@ def running(argv: list[str], log: Path, env: dict[str, str] | None = None) -> It
 
 
 @contextmanager
-def hub(workdir: Path, db: Path, *, synchronous: str = "FULL") -> Iterator[HubServer]:
+def hub(
+    workdir: Path, db: Path, *, synchronous: str = "FULL", fds: int | None = None
+) -> Iterator[HubServer]:
     """``hubbub serve`` on ``db`` with per-key rate limiting off, provisioning a client config
-    in ``workdir`` on its first start."""
+    in ``workdir`` on its first start. ``fds``: its soft limit on open files, if raised."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.toml"
     argv = [str(HUBBUB), "serve", "--host", "127.0.0.1", "--port", str(free_port())]
@@ -142,7 +168,7 @@ def hub(workdir: Path, db: Path, *, synchronous: str = "FULL") -> Iterator[HubSe
         "XDG_CONFIG_HOME": str(workdir / "xdg-config"),
         "XDG_DATA_HOME": str(workdir / "xdg-data"),
     }
-    with running(argv, workdir / "hub.log", env) as server:
+    with running(argv, workdir / "hub.log", env, fds=fds) as server:
         settings = tomllib.loads(config.read_text())
         yield HubServer(server, db, settings["key"], f"{settings['machine']}-bench")
 

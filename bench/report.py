@@ -21,6 +21,7 @@ from bench.config import BENCH_DIR, BenchConfig
 from bench.footprint import Footprint
 from bench.posts import PostRun
 from bench.reads import ReadResults
+from bench.realtime import RealtimeResults
 from bench.sqlite_inserts import InsertRate
 
 
@@ -34,6 +35,14 @@ class Results:
     posts: list[PostRun]
     reads: ReadResults
     footprint: list[Footprint]
+    realtime: RealtimeResults
+
+    @property
+    def lost(self) -> int:
+        """Acknowledged posts missing from the database, over every post run."""
+        return sum(run.lost for run in self.posts) + sum(
+            load.posts.lost for load in self.realtime.load
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +98,31 @@ def targets(results: Results) -> list[Target]:
     found.append(
         Target("search p95 (all queries)", _latency(results, "search (all)"), 5, "ms", False)
     )
+    normal = _post(results, "NORMAL", most)
+    if full is not None and normal is not None and normal.wrk.rate:
+        share = 100 * full.wrk.rate / normal.wrk.rate
+        found.append(Target(f"posts/s FULL vs NORMAL, {most} clients", share, 80, "%", True))
     hub = results.footprint[0]
     found.append(Target("idle RSS", hub.idle_rss_mb, 80, "MiB", False))
     found.append(Target("start to healthy (median)", hub.start_median, 0.5, "s", False))
+    found += _realtime_targets(results.realtime)
+    return found
+
+
+def _realtime_targets(realtime: RealtimeResults) -> list[Target]:
+    found: list[Target] = []
+    full = next((d for d in realtime.latency if d.synchronous == "FULL"), None)
+    if full is not None:
+        found.append(Target("SSE delivery p99, post → event, FULL", full.p99_ms, 5, "ms", False))
+    if realtime.fanout:
+        widest = max(realtime.fanout, key=lambda f: f.subscribers)
+        name = f"fan-out to {widest.subscribers:,}: send → last subscriber (median)"
+        found.append(Target(name, widest.last_median_ms, 250, "ms", False))
+    ratio = realtime.load_ratio
+    streams = max((r.streams for r in realtime.load), default=0)
+    if ratio is not None:
+        name = f"posts/s with {streams} SSE streams open vs none"
+        found.append(Target(name, 100 * ratio, 90, "%", True))
     return found
 
 
@@ -200,6 +231,8 @@ def print_tables(results: Results, console: Console | None = None) -> None:
     )
     out.print(foot)
 
+    _print_realtime(results, out)
+
     goals = Table(title="Targets", title_justify="left")
     for column in ("target", "measured", "goal", "met"):
         goals.add_column(column, justify="left" if column == "target" else "right")
@@ -212,6 +245,85 @@ def print_tables(results: Results, console: Console | None = None) -> None:
             "[green]yes[/green]" if target.met else "[red]no[/red]",
         )
     out.print(goals)
+
+
+def _print_realtime(results: Results, out: Console) -> None:
+    cfg = results.config
+    realtime = results.realtime
+    if realtime.latency:
+        first = realtime.latency[0]
+        title = (
+            f"Real-time delivery, post → SSE event at 1 subscriber ({first.messages:,} posts "
+            f"{first.interval_ms:g} ms apart on one keep-alive connection; subscriber in "
+            "another process)"
+        )
+        table = Table(title=title, title_justify="left")
+        columns: tuple[str, ...] = ("sync", "p50 ms", "p95 ms", "p99 ms", "max ms")
+        for column in (*columns, "post answer p50 ms", "post answer p99 ms", "event before answer"):
+            table.add_column(column, justify="right")
+        for d in realtime.latency:
+            table.add_row(
+                d.synchronous,
+                f"{d.p50_ms:.2f}",
+                f"{d.p95_ms:.2f}",
+                f"{d.p99_ms:.2f}",
+                f"{d.max_ms:.2f}",
+                f"{d.post_p50_ms:.2f}",
+                f"{d.post_p99_ms:.2f}",
+                f"{d.early / d.messages:.0%}",
+            )
+        out.print(table)
+
+    if realtime.fanout:
+        title = (
+            f"Real-time fan-out of one post (distinct agents, one stream each; median of "
+            f"{cfg.fanout_rounds} posts, worst in brackets; times from sending the post)"
+        )
+        table = Table(title=title, title_justify="left")
+        columns = ("subscribers", "streams open s", "post answer ms", "median has it ms")
+        for column in (*columns, "last has it ms", "answer → last ms"):
+            table.add_column(column, justify="right")
+        for f in realtime.fanout:
+            table.add_row(
+                f"{f.subscribers:,}",
+                f"{f.open_seconds:.2f}",
+                f"{f.post_median_ms:.1f} ({max(f.post_ms):.1f})",
+                f"{f.median_median_ms:.1f}",
+                f"{f.last_median_ms:.1f} ({f.last_max_ms:.1f})",
+                f"{f.after_answer_median_ms:.1f}",
+            )
+        out.print(table)
+
+    if realtime.load:
+        clients = realtime.load[0].posts.wrk.connections
+        title = (
+            f"Real-time: hub posts with SSE streams open on the posted channel (wrk -t1, "
+            f"{clients} connections, {cfg.seconds} s; each stream a member, consuming every event)"
+        )
+        table = Table(title=title, title_justify="left")
+        columns = ("streams", "posts/s", "vs none", "p99 ms", "loop us/post")
+        columns += ("threads us/post", "cores", "sub. cores", "events/stream", "resyncs")
+        for column in (*columns, "lost"):
+            table.add_column(column, justify="right")
+        none = next((r for r in realtime.load if r.streams == 0), None)
+        for r in realtime.load:
+            w = r.posts.wrk
+            base = none.posts.wrk.rate if none is not None else None
+            delivered = f"{r.delivered_min:,}/{r.expected:,}" if r.streams else "-"
+            table.add_row(
+                str(r.streams),
+                f"{w.rate:,.0f}",
+                _pct(w.rate, base),
+                f"{w.p99_ms:.1f}",
+                f"{w.loop_us:.0f}",
+                f"{w.threads_us:.0f}",
+                f"{w.cores:.2f}",
+                f"{r.client_cores:.2f}" if r.streams else "-",
+                delivered,
+                str(r.resyncs),
+                f"[red]{r.posts.lost}[/red]" if r.posts.lost else "0",
+            )
+        out.print(table)
 
 
 def _git() -> str:
@@ -268,6 +380,7 @@ def write_json(results: Results, path: Path) -> None:
         "posts": [_post_json(results, run) for run in results.posts],
         "reads": _plain(results.reads),
         "footprint": _plain(results.footprint),
+        "realtime": _plain(results.realtime),
         "targets": _plain(targets(results)),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
