@@ -4,19 +4,34 @@ is generated from this class and a test keeps the two in step."""
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hubbub.core.limits import Limits
 from hubbub.paths import default_database
 
+ENV_PREFIX = "HUBBUB_"
 
-class Settings(BaseSettings):
-    """Everything ``hubbub serve`` can be told."""
 
-    model_config = SettingsConfigDict(env_prefix="HUBBUB_", extra="ignore", frozen=True)
+class Settings(BaseModel):
+    """Everything ``hubbub serve`` can be told. Values given here win over the environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        """Fill fields not given from ``HUBBUB_<NAME>`` (validated like any other input)."""
+        if not isinstance(data, dict):
+            return data
+        found = {
+            name: os.environ[ENV_PREFIX + name.upper()]
+            for name in cls.model_fields
+            if name not in data and ENV_PREFIX + name.upper() in os.environ
+        }
+        return {**found, **data}
 
     host: str = Field("127.0.0.1", description="Interface to listen on.")
     port: int = Field(7878, ge=0, le=65535, description="TCP port (0 picks a free one).")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from hubbub.cli.hubclient import HubClient
 from hubbub.cli.output import ago, console, emit, reporting
@@ -46,6 +45,8 @@ def list_keys(as_json: JsonFlag = False) -> None:
         found = HubClient.from_config().request("GET", "/api/v1/admin/keys", admin=True)
 
     def show(rows: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         table = Table("id", "kind", "machine", "label", "prefix", "created", "revoked")
         for row in rows:
             table.add_row(

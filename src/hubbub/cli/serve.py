@@ -31,7 +31,7 @@ def serve(
     if no_provision:
         overrides["provision"] = False
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)
     except ValidationError as error:
         for problem in error.errors():
             where = ".".join(str(p) for p in problem["loc"])

@@ -66,9 +66,9 @@ class ChannelService:
 
     async def get(self, viewer: Agent, name: str) -> Channel:
         """One channel with its member list."""
-        channel, _ = await self.open(viewer, name)
+        channel, member = await self.open(viewer, name)
         members = await self._store.member_names(channel.id, include_ghosts=False)
-        if viewer.visibility == "ghost" and viewer.name not in members:
+        if member and viewer.name not in members:  # a ghost still sees itself
             members = sorted([*members, viewer.name])
         return channel.model_copy(update={"members": members})
 

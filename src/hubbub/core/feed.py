@@ -4,6 +4,7 @@ followed live, with no gap and no duplicate; and bounded waits built on the same
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from hubbub.core.store import Store
 
 T = TypeVar("T")
 REPLAY_PAGE = 500
+EVENT_TYPE = re.compile(r"[a-z]+(\.[a-z]+)*")
 
 
 class FellBehind(HubbubError):
@@ -120,8 +122,12 @@ class FeedService:
         if only_channels is not None:
             member_of |= only_channels
         for kind in types or ():
-            if not kind or not all(part.isidentifier() for part in kind.split(".") if part):
-                raise InvalidInput(f"bad event type filter {kind!r}", code="bad_filter")
+            if not EVENT_TYPE.fullmatch(kind):
+                raise InvalidInput(
+                    f"bad event type filter {kind!r}: use a type or its first part, "
+                    "like 'message' or 'inbox.item'",
+                    code="bad_filter",
+                )
         return Scope(viewer, member_of, only_channels, tuple(types) if types else None)
 
     async def follow(
@@ -205,7 +211,10 @@ class FeedService:
             raise InvalidInput(f"wait must be 0-{self.max_wait:g} seconds", code="bad_wait")
 
     def wire(self, event: StoredEvent, render: Callable[[StoredEvent], bytes]) -> bytes:
-        """The serialised form of ``event``, rendered once however many streams carry it."""
+        """The serialised form of ``event``, rendered once however many streams carry it
+        (gap notices are per stream, and never cached)."""
+        if event.type == events.STREAM_GAP:
+            return render(event)
         cached = self._wire.get(event.seq)
         if cached is None:
             cached = self._wire[event.seq] = render(event)

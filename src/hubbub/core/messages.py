@@ -268,7 +268,9 @@ class MessageService:
             recipients = await self._routable(author, parsed.kind, parsed.value)
             kind = "broadcast" if parsed.kind == "broadcast" else "send"
         if parsed.kind == "broadcast":
-            return await self._broadcast(author, recipients, content, meta, idempotency_key)
+            return await self._broadcast(
+                author, recipients, content, meta, reply_to, idempotency_key
+            )
         news = [
             await self._dm(author, r, content, meta, kind, reply_to, idempotency_key)
             for r in recipients
@@ -348,6 +350,7 @@ class MessageService:
         recipients: list[Agent],
         content: str,
         meta: dict[str, Any],
+        reply_to: int | None,
         key: str | None,
     ) -> SendResult:
         posted = await self.post(
@@ -355,6 +358,7 @@ class MessageService:
             names.BROADCAST_CHANNEL,
             content,
             metadata=meta,
+            reply_to=reply_to,
             idempotency_key=key,
             notify=recipients,
             notify_kind="broadcast",

@@ -116,16 +116,21 @@ def touch(conn: sqlite3.Connection, agent_id: int) -> Agent:
 def expire(conn: sqlite3.Connection, cutoff_us: int, spare: list[int]) -> list[Agent]:
     """Mark offline every agent not seen since ``cutoff_us``, except those in ``spare``."""
     now = rows.now_us()
-    marks = ",".join("?" * len(spare)) or "NULL"
-    ids = [
+    spared = set(spare)
+    silent = [
         r[0]
         for r in conn.execute(
-            "UPDATE agents SET status = 'offline', updated_at = ? WHERE status != 'offline' "
-            f"AND coalesce(last_seen_at, created_at) < ? AND id NOT IN ({marks}) RETURNING id",
-            (now, cutoff_us, *spare),
+            "SELECT id FROM agents WHERE status != 'offline' "
+            "AND coalesce(last_seen_at, created_at) < ?",
+            (cutoff_us,),
         )
+        if r[0] not in spared
     ]
-    expired = [by_id(conn, agent_id) for agent_id in ids]
+    conn.executemany(
+        "UPDATE agents SET status = 'offline', updated_at = ? WHERE id = ?",
+        [(now, agent_id) for agent_id in silent],
+    )
+    expired = [by_id(conn, agent_id) for agent_id in silent]
     for agent in expired:
         _announce(conn, agent, status_changed=True)
     return expired
