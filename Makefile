@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 
-.PHONY: run test lint format bench docs clean
+.PHONY: run test lint format bench docs generate clean
 
 $(BIN)/hubbub: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,9 @@ test: $(BIN)/hubbub
 
 ## lint: ruff (lint + format check) and mypy strict
 lint: $(BIN)/hubbub
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/python scripts/unasync.py --check
 	$(BIN)/mypy
 
 format: $(BIN)/hubbub
@@ -38,6 +39,10 @@ bench: $(BIN)/hubbub
 ## docs: regenerate the generated reference pages
 docs: $(BIN)/hubbub
 	$(BIN)/python -m hubbub.docgen
+
+## generate: the sync SDK client from the async one
+generate: $(BIN)/hubbub
+	$(BIN)/python scripts/unasync.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

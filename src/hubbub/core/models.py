@@ -175,6 +175,15 @@ class ReadCursor(Model):
     seq: int
 
 
+class Event(Model):
+    """One event as streams carry it: ``seq`` is the resume cursor (``Last-Event-ID``)."""
+
+    seq: int
+    type: str
+    at: datetime
+    data: dict[str, Any]
+
+
 class KeyInfo(Model):
     """A key as listed: never the secret itself."""
 
