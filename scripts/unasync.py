@@ -17,6 +17,7 @@ TARGET = ROOT / "src/hubbub/client/_sync.py"
 
 # Whole-word replacements, applied in order.
 RENAMES = [
+    ("AsyncGenerator", "Generator"),
     ("AsyncIterator", "Iterator"),
     ("AsyncBaseTransport", "BaseTransport"),
     ("AsyncClient", "Client"),
@@ -28,6 +29,7 @@ RENAMES = [
     ("asyncio", "time"),
 ]
 PATTERNS = [
+    (re.compile(r"\bAsyncGenerator\[(.+?), None\]"), r"Generator[\1, None, None]"),
     (re.compile(r"\basync def\b"), "def"),
     (re.compile(r"\basync for\b"), "for"),
     (re.compile(r"\basync with\b"), "with"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -316,10 +316,11 @@ class AsyncClient:
         channels: list[str] | None = None,
         types: list[str] | None = None,
         reconnects: int | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Every event the agent may see, forever: reconnects with backoff after any fault
         and resumes after the last event it yielded, so nothing is missed or repeated.
-        ``reconnects`` caps consecutive failed reconnects (``None``: no cap)."""
+        ``reconnects`` caps consecutive failed reconnects (``None``: no cap). Close the
+        iterator (``aclose``) when done with it, to end its connection at once."""
         cursor = after
         failures = 0
         params = ops.stream_params(channels=channels, types=types)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -312,10 +312,11 @@ class Client:
         channels: list[str] | None = None,
         types: list[str] | None = None,
         reconnects: int | None = None,
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         """Every event the agent may see, forever: reconnects with backoff after any fault
         and resumes after the last event it yielded, so nothing is missed or repeated.
-        ``reconnects`` caps consecutive failed reconnects (``None``: no cap)."""
+        ``reconnects`` caps consecutive failed reconnects (``None``: no cap). Close the
+        iterator (``close``) when done with it, to end its connection at once."""
         cursor = after
         failures = 0
         params = ops.stream_params(channels=channels, types=types)
