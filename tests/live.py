@@ -3,6 +3,7 @@ as subprocesses with their own XDG directories and config file."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ BANNER = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
 BANNER_END = "stop with Ctrl-C"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 START_TIMEOUT = 30.0
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def clean_env(home: Path, **overrides: str) -> dict[str, str]:
@@ -204,3 +206,66 @@ def run_cli(
         timeout=60,
         check=False,
     )
+
+
+def cli_of(hub: LiveHub) -> Cli:
+    """``run_cli`` with ``hub``'s home and config: ``cli("read", "general", HUBBUB_X="y")``."""
+
+    def run(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(args, home=hub.home, config_path=hub.config_path, stdin=stdin, env=env)
+
+    return run
+
+
+def ok_json(done: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a command printed, after checking that it succeeded."""
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    return json.loads(done.stdout)
+
+
+@dataclass
+class LiveCli:
+    """A running ``hubbub`` command (``tail -f``) and the lines it has printed so far."""
+
+    process: subprocess.Popen[str]
+    output: _Lines
+
+    def until(self, done: str, timeout: float = 20.0) -> list[str]:
+        """Every line printed up to and including the first containing ``done``."""
+        return self.output.until(done, time.monotonic() + timeout)
+
+    def finish(self, timeout: float = 15.0) -> list[str]:
+        """Wait for the process to end; every line it printed."""
+        self.process.wait(timeout=timeout)
+        self.output.join()
+        while (line := self.output.lines.get_nowait()) is not None:
+            self.output.seen.append(line)
+        return list(self.output.seen)
+
+
+@contextmanager
+def running_cli(
+    args: Sequence[str], *, home: Path, config_path: Path, cwd: Path | None = None
+) -> Iterator[LiveCli]:
+    """Start ``hubbub ARGS`` (stderr merged into stdout) and kill it afterwards if it still
+    runs."""
+    workdir = cwd or home / "myproj"
+    workdir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [str(HUBBUB), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=workdir,
+        env=clean_env(home, HUBBUB_CONFIG=str(config_path)),
+    )
+    output = _Lines(process.stdout)
+    try:
+        yield LiveCli(process, output)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=15)
+        output.join()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -1,39 +1,25 @@
 """The ``hubbub`` CLI as a subprocess against a real hub: post, read, keys, and exit codes
-(0 ok, 1 error, 2 usage, 3 not found, 4 forbidden or unauthorized)."""
+(0 ok, 1 error, 2 usage, 3 not found, 4 forbidden or unauthorized) for each kind of error."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
-from tests.live import LiveHub, run_cli
+from tests.live import Cli, LiveHub, cli_of, ok_json
 
 pytestmark = pytest.mark.e2e
 
-Cli = Callable[..., subprocess.CompletedProcess[str]]
 AGENT = "lap-myproj"  # machine ``lap`` + the working directory's name
 
 
 @pytest.fixture(scope="module")
 def cli(live_hub: LiveHub) -> Cli:
     """Run the CLI with the live hub's provisioned config."""
-
-    def run(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-        return run_cli(
-            args, home=live_hub.home, config_path=live_hub.config_path, stdin=stdin, env=env
-        )
-
-    return run
-
-
-def ok_json(done: subprocess.CompletedProcess[str]) -> Any:
-    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
-    return json.loads(done.stdout)
+    return cli_of(live_hub)
 
 
 def test_post_and_read(cli: Cli) -> None:
@@ -91,29 +77,45 @@ def test_keys_create_list_and_revoke(cli: Cli, live_hub: LiveHub) -> None:
     assert refused.status_code == 401
 
 
-# (case, args, extra environment, exit code, code in the message)
+PRIVATE = "cli-private-room"
+# (case, args, extra environment, exit code, code in the message), one or more per error class
 FAILURES: list[tuple[str, list[str], dict[str, str], int, str]] = [
     ("unknown channel", ["read", "nowhere"], {}, 3, "channel_not_found"),
+    ("unknown target", ["send", "@lap-nobody", "nope-target"], {}, 3, "unknown_target"),
+    ("unknown agent", ["channels", "invite", PRIVATE, "lap-nobody"], {}, 3, "agent_not_found"),
+    ("unknown thread", ["read", "general", "--thread", "999999"], {}, 3, "not_found"),
     ("empty content", ["post", "general", "   "], {}, 1, "empty_content"),
+    ("too large", ["post", "general", "-"], {}, 1, "content_too_large"),
+    ("conflict", ["channels", "create", PRIVATE], {}, 1, "channel_exists"),
     ("bad key", ["post", "general", "nope-bad-key"], {"HUBBUB_KEY": "hb_bogus"}, 4, "bad_key"),
     ("wrong machine", ["post", "general", "nope-wrong", "--agent", "srv-x"], {}, 4,
      "wrong_machine"),
+    ("not a member", ["read", PRIVATE, "--agent", "lap-outsider"], {}, 4, "not_a_member"),
     ("unknown key id", ["keys", "revoke", "99999"], {}, 3, "key_not_found"),
     ("no config", ["post", "general", "nope-no-config"], {"HUBBUB_CONFIG": "/nonexistent/c.toml"},
      1, "no_config"),
     ("unreachable", ["read", "general"], {"HUBBUB_URL": "http://127.0.0.1:9"}, 1, "unreachable"),
     ("usage", ["keys", "create"], {}, 2, "--machine"),
+    ("usage: ack", ["ack"], {}, 2, "--up-to"),
+    ("usage: status", ["status", "asleep"], {}, 2, "asleep"),
+    ("usage: since", ["search", "x", "--since", "soon"], {}, 2, "soon"),
+    ("usage: option", ["tail", "--nope"], {}, 2, "--nope"),
 ]  # fmt: skip
+STDIN = {"too large": "x" * 40_000}
 
 
 @pytest.fixture(scope="module")
 def failures(cli: Cli, live_hub: LiveHub) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every failing invocation, run side by side (each CLI start costs seconds)."""
+    ok_json(cli("channels", "create", PRIVATE, "--private", "--json"))
     machine_key = live_hub.config()["key"]
     jobs = {case: (args, env) for case, args, env, _, _ in FAILURES}
     jobs["admin only"] = (["keys", "list"], {"HUBBUB_ADMIN_KEY": machine_key})
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {case: pool.submit(cli, *args, **env) for case, (args, env) in jobs.items()}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = {
+            case: pool.submit(cli, *args, stdin=STDIN.get(case), **env)
+            for case, (args, env) in jobs.items()
+        }
         return {case: future.result() for case, future in futures.items()}
 
 

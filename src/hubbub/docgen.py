@@ -137,8 +137,8 @@ def settings_page() -> str:
             "",
             "The CLI reads `$XDG_CONFIG_HOME/hubbub/config.toml` (`~/.config/hubbub/config.toml` "
             "by default; `HUBBUB_CONFIG` names another file). The first `hubbub serve` on a "
-            "machine writes it with mode 0600. Each field can be overridden by an environment "
-            "variable; an empty variable is ignored.",
+            "machine writes it with mode 0600, and so does `hubbub login` on any machine. Each "
+            "field can be overridden by an environment variable; an empty variable is ignored.",
             "",
             "| field | env var | meaning |",
             "|---|---|---|",
@@ -199,9 +199,11 @@ def cli_page() -> str:
             "",
             "`hubbub serve` runs the hub; every other command talks to a running hub over its "
             "REST API, with the URL and key from the client config "
-            "(see [settings](settings.md#client-config)). Commands act as the agent "
-            "`{machine}-{current directory}` unless `--agent` or `HUBBUB_AGENT` names another. "
-            "`--json` prints the API's JSON instead of the human view.",
+            "(see [settings](settings.md#client-config)): the first `hubbub serve` writes it on "
+            "its own machine, `hubbub login` on any other, and `hubbub config show` shows what "
+            "is in use. Commands act as the agent `{machine}-{current directory}` unless "
+            "`--agent` or `HUBBUB_AGENT` names another. `--json` prints the API's JSON instead "
+            "of the human view (`hubbub tail --json`: one message per line).",
             "",
             "Exit codes:",
             "",

@@ -1,11 +1,11 @@
-"""The ``hubbub`` command line."""
+"""The ``hubbub`` command line: each command is a thin adapter over the SDK client."""
 
 from __future__ import annotations
 
 import typer
 
 from hubbub import __version__
-from hubbub.cli import keys, messages, serve
+from hubbub.cli import agents, channels, inbox, keys, live, messages, search, serve, session
 
 app = typer.Typer(
     name="hubbub",
@@ -14,9 +14,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(serve.serve)
+app.command()(session.login)
+app.command()(session.whoami)
 app.command()(messages.post)
+app.command()(messages.send)
 app.command()(messages.read)
+app.command()(live.tail)
+app.command()(search.search)
+app.command()(inbox.inbox)
+app.command()(inbox.ack)
+app.add_typer(channels.app, name="channels")
+app.command()(agents.agents)
+app.command()(agents.status)
 app.add_typer(keys.app, name="keys")
+app.add_typer(session.app, name="config")
 
 
 def _version(value: bool) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hubbub.cli.hubclient import HubClient
-from hubbub.cli.output import ago, console, emit, reporting
+from hubbub.cli.hub import JsonFlag, connected
+from hubbub.cli.output import ago, console, emit
+
+if TYPE_CHECKING:
+    from hubbub.core.models import KeyInfo, NewKey
 
 app = typer.Typer(help="Machine keys and admin keys (needs the admin key).", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command("create")
@@ -25,15 +27,14 @@ def create(
     """Create a key and print it once."""
     if not admin and not machine:
         raise typer.BadParameter("give --machine NAME (or --admin)")
-    body = {"kind": "admin" if admin else "machine", "machine": machine, "label": label}
-    with reporting():
-        made = HubClient.from_config().request("POST", "/api/v1/admin/keys", json=body, admin=True)
+    with connected() as client:
+        made = client.create_key(None if admin else machine, admin=admin, label=label)
 
-    def show(data: dict[str, Any]) -> None:
-        info = data["info"]
-        who = "admin" if info["kind"] == "admin" else f"machine {info['machine']}"
-        console.print(f"Key {info['id']} for {who} (shown once, store it now):")
-        console.print(data["key"], soft_wrap=True, highlight=False)
+    def show(data: NewKey) -> None:
+        info = data.info
+        who = "admin" if info.kind == "admin" else f"machine {info.machine}"
+        console.print(f"Key {info.id} for {who} (shown once, store it now):")
+        console.print(data.key, soft_wrap=True, highlight=False)
 
     emit(made, as_json, show)
 
@@ -41,22 +42,22 @@ def create(
 @app.command("list")
 def list_keys(as_json: JsonFlag = False) -> None:
     """List keys (never their secrets)."""
-    with reporting():
-        found = HubClient.from_config().request("GET", "/api/v1/admin/keys", admin=True)
+    with connected() as client:
+        found = client.keys()
 
-    def show(rows: list[dict[str, Any]]) -> None:
+    def show(rows: list[KeyInfo]) -> None:
         from rich.table import Table
 
         table = Table("id", "kind", "machine", "label", "prefix", "created", "revoked")
         for row in rows:
             table.add_row(
-                str(row["id"]),
-                row["kind"],
-                row["machine"] or "",
-                row["label"] or "",
-                row["prefix"] + "…",
-                ago(row["created_at"]),
-                ago(row["revoked_at"]),
+                str(row.id),
+                row.kind,
+                row.machine or "",
+                row.label or "",
+                row.prefix + "…",
+                ago(row.created_at),
+                ago(row.revoked_at),
             )
         console.print(table)
 
@@ -69,6 +70,6 @@ def revoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Revoke a key; it stops working at once."""
-    with reporting():
-        info = HubClient.from_config().request("DELETE", f"/api/v1/admin/keys/{key_id}", admin=True)
-    emit(info, as_json, lambda d: console.print(f"Key {d['id']} revoked."))
+    with connected() as client:
+        info = client.revoke_key(key_id)
+    emit(info, as_json, lambda d: console.print(f"Key {d.id} revoked."))

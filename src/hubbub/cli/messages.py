@@ -1,77 +1,123 @@
-"""``hubbub post`` and ``hubbub read``."""
+"""``hubbub post``, ``send`` and ``read``, and how a message looks in a terminal."""
 
 from __future__ import annotations
 
 import sys
-import uuid
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from hubbub.cli.hubclient import HubClient
-from hubbub.cli.output import ago, console, emit, reporting
+from hubbub.cli.hub import AgentOption, JsonFlag, connected
+from hubbub.cli.output import ago, console, emit
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-AgentOption = Annotated[
-    str | None, typer.Option("--agent", help="Act as this agent ({machine}-{project}).")
+if TYPE_CHECKING:
+    from hubbub.core.models import Message, MessagePage, SendResult, Thread
+
+ReplyOption = Annotated[
+    int | None, typer.Option(help="Reply in this message's thread.", show_default=False)
 ]
+
+
+def show_message(message: Message, *, where: bool = False) -> None:
+    """One message: a dim header line (id, author, channel, age, reply) and its Markdown."""
+    from rich.markdown import Markdown
+
+    channel = f" in #{escape(message.channel)}" if where else ""
+    reply = f" ↳ {message.reply_to}" if message.reply_to else ""
+    edited = " (edited)" if message.edited_at else ""
+    console.print(
+        f"[dim]#{message.id}[/dim] [bold]{escape(message.author)}[/bold]{channel} "
+        f"[dim]{ago(message.created_at)}{reply}{edited}[/dim]",
+        highlight=False,
+    )
+    if message.deleted:
+        console.print("  [dim](deleted)[/dim]")
+    else:
+        console.print(Markdown(message.content))
+
+
+def _content(text: str) -> str:
+    return sys.stdin.read() if text == "-" else text
 
 
 def post(
     channel: Annotated[str, typer.Argument(help="Channel name (a leading # is fine).")],
     text: Annotated[str, typer.Argument(help="Markdown text, or - to read stdin.")],
-    reply_to: Annotated[int | None, typer.Option(help="Reply in this message's thread.")] = None,
+    reply_to: ReplyOption = None,
     agent: AgentOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Post a message in a channel."""
-    content = sys.stdin.read() if text == "-" else text
-    name = channel.removeprefix("#")
-    body: dict[str, Any] = {"content": content}
-    if reply_to is not None:
-        body["reply_to"] = reply_to
-    with reporting():
-        posted = HubClient.from_config(agent=agent).request(
-            "POST",
-            f"/api/v1/channels/{quote(name)}/messages",
-            json=body,
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
-    emit(posted, as_json, lambda m: console.print(f"Posted #{m['id']} in #{m['channel']}."))
+    content = _content(text)
+    with connected(agent) as client:
+        posted = client.post(channel, content, reply_to=reply_to)
+    emit(posted, as_json, lambda m: console.print(f"Posted #{m.id} in #{m.channel}."))
+
+
+def send(
+    target: Annotated[
+        str,
+        typer.Argument(help="#channel, @agent, label:NAME, tag:NAME, cap:NAME or broadcast."),
+    ],
+    text: Annotated[str, typer.Argument(help="Markdown text, or - to read stdin.")],
+    reply_to: ReplyOption = None,
+    agent: AgentOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send a message to an agent, a channel, a label, tag or capability, or everyone."""
+    content = _content(text)
+    with connected(agent) as client:
+        sent = client.send(target, content, reply_to=reply_to)
+
+    def show(result: SendResult) -> None:
+        ids = ", ".join(f"#{m.id}" for m in result.messages)
+        whom = ", ".join(result.recipients) or "nobody"
+        console.print(f"Sent {ids} to {escape(result.target)}: {escape(whom)}.", highlight=False)
+
+    emit(sent, as_json, show)
 
 
 def read(
     channel: Annotated[str, typer.Argument(help="Channel name, or @agent for a DM.")],
-    after: Annotated[int | None, typer.Option(help="Only messages after this id.")] = None,
-    before: Annotated[int | None, typer.Option(help="Only messages before this id.")] = None,
+    after: Annotated[
+        int | None, typer.Option(help="Only messages after this id.", show_default=False)
+    ] = None,
+    before: Annotated[
+        int | None, typer.Option(help="Only messages before this id.", show_default=False)
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many messages (1-500).")] = 20,
+    thread: Annotated[
+        int | None,
+        typer.Option(help="Show the thread of this message instead.", show_default=False),
+    ] = None,
     agent: AgentOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Read a channel: the latest messages, or those after/before an id."""
-    name = channel if channel.startswith("@") else channel.removeprefix("#")
-    with reporting():
-        page = HubClient.from_config(agent=agent).request(
-            "GET",
-            f"/api/v1/channels/{quote(name)}/messages",
-            params={"after": after, "before": before, "limit": limit},
-        )
+    """Read a channel: the latest messages, those after/before an id, or one thread."""
+    with connected(agent) as client:
+        if thread is not None:
+            found = client.thread(thread)
+            emit(found, as_json, show_thread)
+            return
+        page = client.read(channel, after=after, before=before, limit=limit)
 
-    def show(data: dict[str, Any]) -> None:
-        from rich.markdown import Markdown
-
-        if not data["messages"]:
-            console.print(f"[dim]No messages in {channel}.[/dim]")
-        for message in data["messages"]:
-            reply = f" ↳ {message['reply_to']}" if message["reply_to"] else ""
-            console.print(
-                f"[dim]#{message['id']}[/dim] [bold]{message['author']}[/bold] "
-                f"[dim]{ago(message['created_at'])}{reply}[/dim]"
+    def show(data: MessagePage) -> None:
+        if not data.messages:
+            console.print(f"[dim]No messages in {escape(channel)}.[/dim]")
+        for message in data.messages:
+            show_message(message)
+        if data.has_more and data.messages:
+            more = (
+                f"--after {data.cursor}" if after is not None else f"--before {data.messages[0].id}"
             )
-            if message["deleted"]:
-                console.print("  [dim](deleted)[/dim]")
-            else:
-                console.print(Markdown(message["content"]))
+            console.print(f"[dim]More: {more}[/dim]")
 
     emit(page, as_json, show)
+
+
+def show_thread(thread: Thread) -> None:
+    """A thread: its root, then the replies."""
+    show_message(thread.root, where=True)
+    for reply in thread.replies:
+        show_message(reply)
