@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hubbub import __version__
-from hubbub.cli import agents, channels, inbox, keys, live, messages, search, serve, session
+from hubbub.cli import agents, channels, inbox, keys, live, messages, search, serve, session, users
 
 app = typer.Typer(
     name="hubbub",
@@ -27,6 +27,7 @@ app.add_typer(channels.app, name="channels")
 app.command()(agents.agents)
 app.command()(agents.status)
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
 app.add_typer(session.app, name="config")
 
 

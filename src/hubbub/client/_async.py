@@ -31,6 +31,7 @@ from hubbub.core.models import (
     SearchResult,
     SendResult,
     Thread,
+    User,
 )
 
 T = TypeVar("T")
@@ -306,6 +307,22 @@ class AsyncClient:
     async def revoke_key(self, key_id: int) -> KeyInfo:
         """Revoke a key (needs the admin key)."""
         return await self.call(ops.revoke_key(key_id))
+
+    async def users(self) -> list[User]:
+        """Every human user, never a password hash (needs the admin key)."""
+        return await self.call(ops.users())
+
+    async def create_user(self, name: str, password: str) -> User:
+        """Create a human user (needs the admin key)."""
+        return await self.call(ops.create_user(name, password))
+
+    async def set_password(self, name: str, password: str) -> User:
+        """Replace a user's password (needs the admin key)."""
+        return await self.call(ops.set_password(name, password))
+
+    async def disable_user(self, name: str) -> User:
+        """Disable a user so it can no longer log in (needs the admin key)."""
+        return await self.call(ops.disable_user(name))
 
     # the live stream
 

@@ -28,6 +28,7 @@ from hubbub.core.models import (
     SearchResult,
     SendResult,
     Thread,
+    User,
 )
 
 T = TypeVar("T")
@@ -307,6 +308,36 @@ def create_key(
 
 def revoke_key(key_id: int) -> Operation[KeyInfo]:
     return Operation("DELETE", f"{API}/admin/keys/{key_id}", KeyInfo, retry_safe=True, admin=True)
+
+
+def users() -> Operation[list[User]]:
+    return Operation("GET", f"{API}/admin/users", list[User], retry_safe=True, admin=True)
+
+
+def create_user(name: str, password: str) -> Operation[User]:
+    body = {"name": name, "password": password}
+    return Operation("POST", f"{API}/admin/users", User, body=body, admin=True)
+
+
+def set_password(name: str, password: str) -> Operation[User]:
+    return Operation(
+        "PUT",
+        f"{API}/admin/users/{quote(name)}/password",
+        User,
+        body={"password": password},
+        retry_safe=True,
+        admin=True,
+    )
+
+
+def disable_user(name: str) -> Operation[User]:
+    return Operation(
+        "POST",
+        f"{API}/admin/users/{quote(name)}/disable",
+        User,
+        retry_safe=True,
+        admin=True,
+    )
 
 
 # the live stream (carried by the clients' ``events``)

@@ -35,7 +35,7 @@ class AgentService:
         hit = self._cache.get(name)
         if hit is not None and hit[0] > time.monotonic():
             agent = hit[1]
-            self._authorize(credential, agent.name)
+            self._authorize(credential, agent.name, agent.machine)
             return agent
         self._authorize(credential, name)
         if credential.is_admin:
@@ -46,15 +46,19 @@ class AgentService:
         else:
             assert credential.machine is not None
             agent = await self._store.ensure_agent(name, credential.machine, "agent")
+            self._authorize(credential, agent.name, agent.machine)
         self._remember(agent)
         return agent
 
     @staticmethod
-    def _authorize(credential: Credential, name: str) -> None:
+    def _authorize(credential: Credential, name: str, machine: str | None = None) -> None:
+        """A machine key may act only as its own machine's agents: named ``{machine}-…`` and,
+        once they exist, registered to that machine (a human named alike is not one)."""
         if credential.is_admin:
             return
         assert credential.machine is not None
-        if not names.agent_belongs_to(name, credential.machine):
+        owned = machine is None or machine == credential.machine
+        if not (owned and names.agent_belongs_to(name, credential.machine)):
             raise Forbidden(
                 f"this key belongs to machine {credential.machine!r} and may act only as "
                 f"agents named '{credential.machine}-…', not {name!r}",

@@ -18,6 +18,7 @@ from hubbub.core.messages import MessageService
 from hubbub.core.presence import PresenceService
 from hubbub.core.search import SearchService
 from hubbub.core.store import Store
+from hubbub.core.users import UserService
 
 log = logging.getLogger("hubbub")
 
@@ -37,6 +38,7 @@ class Hub:
         self.bus = bus
         self.limits = limits or Limits()
         self.keys = KeyService(store, cache_seconds=cache_seconds)
+        self.users = UserService(store)
         self.agents = AgentService(store, self.limits, cache_seconds=cache_seconds)
         self.channels = ChannelService(store, self.limits, cache_seconds=cache_seconds)
         self.feed = FeedService(store, bus, self.channels, max_wait=self.limits.max_wait_seconds)

@@ -201,3 +201,11 @@ class NewKey(Model):
 
     key: str
     info: KeyInfo
+
+
+class User(Model):
+    """A human account as listed: never its password hash."""
+
+    name: str = Field(description="the user's name, also its agent's name")
+    created_at: datetime
+    disabled: bool = False

@@ -27,6 +27,7 @@ from hubbub.core.models import (
     Message,
     PostResult,
     SearchHit,
+    User,
 )
 
 
@@ -141,6 +142,26 @@ class Store(Protocol):
     async def revoke_key(self, key_id: int) -> KeyInfo | None: ...
     async def key_by_digest(self, digest: str) -> StoredKey | None: ...
     async def count_keys(self, kind: KeyKind) -> int: ...
+
+    # users
+    async def create_user(self, name: str, password_hash: str) -> User:
+        """Register a human agent named ``name`` and its account in one write; a name any
+        agent already has is a :class:`Conflict` (``user_exists``)."""
+        ...
+
+    async def list_users(self) -> list[User]: ...
+    async def user(self, name: str) -> User | None: ...
+    async def password_hash(self, name: str) -> str | None:
+        """The stored hash of an enabled user, for verifying a login."""
+        ...
+
+    async def set_password(self, name: str, password_hash: str) -> User:
+        """Replace a user's hash; an unknown user is :class:`NotFound` (``user_not_found``)."""
+        ...
+
+    async def disable_user(self, name: str) -> User:
+        """Disable a user (idempotent); an unknown user is :class:`NotFound`."""
+        ...
 
     # agents
     async def agent(self, name: str) -> Agent | None: ...

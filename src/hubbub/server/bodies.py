@@ -72,6 +72,15 @@ class KeyBody(Body):
     label: str | None = None
 
 
+class UserBody(Body):
+    name: str = Field(description="The user name: 2-64 lowercase letters, digits and hyphens.")
+    password: str = Field(description="8-256 characters; stored only as an argon2 hash.")
+
+
+class PasswordBody(Body):
+    password: str = Field(description="The new password, 8-256 characters.")
+
+
 class Query(Body):
     """Base of query-string models: unknown parameters are an error too."""
 

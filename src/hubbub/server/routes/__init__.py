@@ -14,11 +14,12 @@ from hubbub.server.routes import (
     keys,
     messages,
     search,
+    users,
 )
 
 PREFIX = "/api/v1"
 # Hot routes first: Starlette matches in order.
-MODULES = (messages, inbox, channels, events, search, agents, keys, health)
+MODULES = (messages, inbox, channels, events, search, agents, keys, users, health)
 
 
 def endpoints() -> list[Endpoint]:

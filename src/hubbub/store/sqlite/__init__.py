@@ -19,6 +19,7 @@ from hubbub.core.models import (
     Message,
     PostResult,
     SearchHit,
+    User,
 )
 from hubbub.core.store import (
     AgentChanges,
@@ -29,7 +30,17 @@ from hubbub.core.store import (
     SearchQuery,
     StoredKey,
 )
-from hubbub.store.sqlite import agents, channels, events, inbox, keys, messages, rows, search
+from hubbub.store.sqlite import (
+    agents,
+    channels,
+    events,
+    inbox,
+    keys,
+    messages,
+    rows,
+    search,
+    users,
+)
 from hubbub.store.sqlite.engine import Database
 
 
@@ -62,6 +73,25 @@ class SqliteStore:
 
     async def count_keys(self, kind: KeyKind) -> int:
         return self.db.lookup(keys.count, kind)
+
+    # users
+    async def create_user(self, name: str, password_hash: str) -> User:
+        return await self.db.write(users.create, name, password_hash)
+
+    async def list_users(self) -> list[User]:
+        return await self.db.read(users.list_all)
+
+    async def user(self, name: str) -> User | None:
+        return self.db.lookup(users.by_name, name)
+
+    async def password_hash(self, name: str) -> str | None:
+        return self.db.lookup(users.enabled_hash, name)
+
+    async def set_password(self, name: str, password_hash: str) -> User:
+        return await self.db.write(users.set_password, name, password_hash)
+
+    async def disable_user(self, name: str) -> User:
+        return await self.db.write(users.disable, name)
 
     # agents
     async def agent(self, name: str) -> Agent | None:

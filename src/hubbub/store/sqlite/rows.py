@@ -10,7 +10,7 @@ from typing import TypeVar
 import orjson
 from pydantic import TypeAdapter
 
-from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message, SearchHit
+from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message, SearchHit, User
 
 T = TypeVar("T")
 
@@ -137,4 +137,13 @@ def key(row: sqlite3.Row) -> KeyInfo:
         prefix=row["prefix"],
         created_at=to_time(row["created_at"]),
         revoked_at=maybe_time(row["revoked_at"]),
+    )
+
+
+def user(row: sqlite3.Row) -> User:
+    """A users row joined with its agent's name as a model."""
+    return User(
+        name=row["name"],
+        created_at=to_time(row["created_at"]),
+        disabled=row["disabled_at"] is not None,
     )
