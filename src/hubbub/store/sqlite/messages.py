@@ -13,20 +13,20 @@ from hubbub.core.store import MessageEdit, NewMessage
 from hubbub.store.sqlite import channels, rows
 from hubbub.store.sqlite import events as event_log
 
-SELECT = f"SELECT {rows.MESSAGE_COLUMNS} FROM {rows.MESSAGE_FROM}"
 SELECT_JSON = f"SELECT {rows.MESSAGE_JSON} FROM {rows.MESSAGE_FROM}"
 
 
+def _one(conn: sqlite3.Connection, where: str, params: tuple[object, ...]) -> Message | None:
+    found = rows.parse_all(rows.MESSAGES, conn.execute(f"{SELECT_JSON} WHERE {where}", params))
+    return found[0] if found else None
+
+
 def by_id(conn: sqlite3.Connection, message_id: int) -> Message | None:
-    row = conn.execute(f"{SELECT} WHERE m.id = ?", (message_id,)).fetchone()
-    return None if row is None else rows.message(row)
+    return _one(conn, "m.id = ?", (message_id,))
 
 
 def by_key(conn: sqlite3.Connection, author_id: int, key: str) -> Message | None:
-    row = conn.execute(
-        f"{SELECT} WHERE m.author_id = ? AND m.idempotency_key = ?", (author_id, key)
-    ).fetchone()
-    return None if row is None else rows.message(row)
+    return _one(conn, "m.author_id = ? AND m.idempotency_key = ?", (author_id, key))
 
 
 def _must(conn: sqlite3.Connection, message_id: int) -> Message:

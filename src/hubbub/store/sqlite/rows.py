@@ -14,11 +14,6 @@ from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message, Sear
 
 T = TypeVar("T")
 
-MESSAGE_COLUMNS = """
-    m.id, c.name AS channel, a.name AS author, m.content, m.metadata, m.mentions,
-    m.reply_to, m.thread_id, m.created_at, m.edited_at, m.deleted_at
-"""
-
 
 def iso(column: str) -> str:
     """SQL rendering a stored time as an exact RFC 3339 UTC string (NULL stays NULL)."""
@@ -74,23 +69,6 @@ def to_us(value: datetime) -> int:
 
 def maybe_time(us: int | None) -> datetime | None:
     return None if us is None else to_time(us)
-
-
-def message(row: sqlite3.Row) -> Message:
-    """A message row (selected with MESSAGE_COLUMNS) as a model."""
-    return Message.model_construct(
-        id=row["id"],
-        channel=row["channel"],
-        author=row["author"],
-        content=row["content"],
-        metadata=orjson.loads(row["metadata"]),
-        reply_to=row["reply_to"],
-        thread_id=row["thread_id"],
-        mentions=orjson.loads(row["mentions"]),
-        created_at=to_time(row["created_at"]),
-        edited_at=maybe_time(row["edited_at"]),
-        deleted=row["deleted_at"] is not None,
-    )
 
 
 def agent(row: sqlite3.Row) -> Agent:
