@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import get_args
 
 from hubbub.core import names
+from hubbub.core.cache import TtlCache
 from hubbub.core.errors import Forbidden, InvalidInput, NotFound
 from hubbub.core.keys import Credential
 from hubbub.core.limits import Limits
@@ -23,8 +23,7 @@ class AgentService:
     def __init__(self, store: Store, limits: Limits, *, cache_seconds: float = 5.0) -> None:
         self._store = store
         self._limits = limits
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Agent]] = {}
+        self._cache: TtlCache[str, Agent] = TtlCache(cache_seconds)
 
     async def act_as(self, credential: Credential, name: str) -> Agent:
         """The agent ``name`` for this credential, registering it on first use.
@@ -32,9 +31,9 @@ class AgentService:
         A machine key acts only as ``{machine}-…`` agents; the admin key as any existing one.
         """
         names.check_agent(name)
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] > time.monotonic():
-            agent = hit[1]
+        hit = self._cache.entry(name)
+        if hit is not None:
+            agent = hit[0]
             self._authorize(credential, agent.name, agent.machine)
             return agent
         self._authorize(credential, name)
@@ -47,7 +46,7 @@ class AgentService:
             assert credential.machine is not None
             agent = await self._store.ensure_agent(name, credential.machine, "agent")
             self._authorize(credential, agent.name, agent.machine)
-        self._remember(agent)
+        self.remember(agent)
         return agent
 
     @staticmethod
@@ -67,12 +66,7 @@ class AgentService:
 
     def remember(self, agent: Agent) -> None:
         """Refresh the cached copy of ``agent`` after a change made elsewhere."""
-        self._remember(agent)
-
-    def _remember(self, agent: Agent) -> None:
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[agent.name] = (time.monotonic() + self._cache_seconds, agent)
+        self._cache.put(agent.name, agent)
 
     async def get(self, name: str) -> Agent:
         """One agent by name."""
@@ -152,5 +146,5 @@ class AgentService:
         if changes.status_note is not None and len(changes.status_note) > 200:
             raise InvalidInput("status note is over 200 characters")
         updated = await self._store.update_agent(agent.id, changes)
-        self._remember(updated)
+        self.remember(updated)
         return updated

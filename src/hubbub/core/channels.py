@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 from hubbub.core import access, names
+from hubbub.core.cache import TtlCache
 from hubbub.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from hubbub.core.limits import Limits
 from hubbub.core.models import Agent, Channel, ChannelVisibility
@@ -21,22 +21,18 @@ class ChannelService:
     def __init__(self, store: Store, limits: Limits, *, cache_seconds: float = 5.0) -> None:
         self._store = store
         self._limits = limits
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Channel]] = {}
+        self._cache: TtlCache[str, Channel] = TtlCache(cache_seconds)
 
     async def cached(self, name: str) -> Channel | None:
         """A channel by exact name, remembered for ``cache_seconds``. For hot paths whose
         writes re-check what matters (a post is refused by the store if the channel has
         meanwhile been archived); archiving through this process forgets it at once."""
-        hit = self._cache.get(name)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        hit = self._cache.entry(name)
+        if hit is not None:
+            return hit[0]
         channel = await self._store.channel(name)
         if channel is not None:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[name] = (now + self._cache_seconds, channel)
+            self._cache.put(name, channel)
         return channel
 
     async def open(self, viewer: Agent, name: str) -> tuple[Channel, bool]:
@@ -163,5 +159,5 @@ class ChannelService:
             raise Forbidden(f"only {owner} may archive #{name}", code="not_creator")
         if channel.archived:
             return channel
-        self._cache.pop(channel.name, None)
+        self._cache.forget(channel.name)
         return await self._store.archive_channel(channel.id)

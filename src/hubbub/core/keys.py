@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 
 from hubbub.core import names
+from hubbub.core.cache import TtlCache
 from hubbub.core.errors import InvalidInput, NotFound, Unauthorized
 from hubbub.core.models import KeyInfo, KeyKind, NewKey
 from hubbub.core.store import Store
@@ -49,8 +49,7 @@ class KeyService:
 
     def __init__(self, store: Store, *, cache_seconds: float = 5.0) -> None:
         self._store = store
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Credential | None]] = {}
+        self._cache: TtlCache[str, Credential | None] = TtlCache(cache_seconds)
 
     async def create(self, kind: KeyKind, machine: str | None, label: str | None) -> NewKey:
         """Create a key. Machine keys name their machine; admin keys name none."""
@@ -87,15 +86,12 @@ class KeyService:
         if not secret.startswith(KEY_PREFIX):
             raise Unauthorized("malformed key: hub keys start with 'hb_'", code="bad_key")
         hashed = digest(secret)
-        now = time.monotonic()
-        hit = self._cache.get(hashed)
-        if hit is not None and hit[0] > now:
-            credential = hit[1]
+        hit = self._cache.entry(hashed)
+        if hit is not None:
+            credential = hit[0]
         else:
             credential = await self._lookup(hashed)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[hashed] = (now + self._cache_seconds, credential)
+            self._cache.put(hashed, credential)
         if credential is None:
             raise Unauthorized("unknown or revoked key", code="bad_key")
         return credential
