@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import footprint, reads, realtime, sqlite_inserts, throughput
+from bench import footprint, postgres, reads, realtime, sqlite_inserts, tasks, throughput
 from bench.config import RESULTS, BenchConfig
 from bench.progress import say
 from bench.report import Results, print_tables, targets, write_json
@@ -15,14 +15,17 @@ from bench.report import Results, print_tables, targets, write_json
 
 def run(cfg: BenchConfig, workdir: Path) -> Results:
     """Every measurement: SQLite ceilings, throughput (HTTP ceilings and hub), real-time
-    delivery (SSE), reads, footprint."""
+    delivery (SSE), reads, footprint, tasks; then PostgreSQL (one and two hub processes) next
+    to SQLite."""
     say(f"raw SQLite inserts, {cfg.raw_seconds:.1f} s per loop")
     inserts = sqlite_inserts.measure(workdir / "sqlite", cfg.raw_seconds)
     http, hub_posts = throughput.measure(cfg, workdir / "throughput")
     live = realtime.measure(cfg, workdir / "realtime")
     hub_reads = reads.measure(cfg, workdir / "reads")
     sizes = footprint.measure(cfg, workdir / "footprint")
-    return Results(cfg, inserts, http, hub_posts, hub_reads, sizes, live)
+    work = tasks.measure(cfg, workdir / "tasks")
+    scale = postgres.measure(cfg, workdir / "postgres", work.claims)
+    return Results(cfg, inserts, http, hub_posts, hub_reads, sizes, live, work, scale)
 
 
 def main() -> int:

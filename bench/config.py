@@ -64,6 +64,10 @@ class BenchConfig:
     """Event streams open during the loaded post run (``BENCH_STREAMS``)."""
     interval_ms: float = 10.0
     """Gap between the posts timed for delivery latency (``samples`` of them)."""
+    tasks: int = 10_000
+    """Tasks created for the claim benchmark (``BENCH_TASKS``)."""
+    task_workers: int = 32
+    """Workers competing to claim them (``BENCH_TASK_WORKERS``)."""
     strict: bool = False
     """Exit non-zero when a target is missed (``BENCH_STRICT=1``), not only on lost writes."""
     wrk: str = field(default_factory=lambda: shutil.which("wrk") or "")
@@ -83,5 +87,7 @@ class BenchConfig:
             fanout=_counts("BENCH_FANOUT", (100, 1000)),
             fanout_rounds=max(1, int(_number("BENCH_FANOUT_ROUNDS", 5))),
             streams=max(1, int(_number("BENCH_STREAMS", 10))),
+            tasks=max(100, int(_number("BENCH_TASKS", 10_000))),
+            task_workers=max(1, int(_number("BENCH_TASK_WORKERS", 32))),
             strict=os.environ.get("BENCH_STRICT", "") not in ("", "0"),
         )

@@ -73,7 +73,8 @@ class HubServer:
     """A running hub and the credentials its first start provisioned."""
 
     server: Server
-    db: Path
+    db: Path | str
+    """The SQLite file, or a PostgreSQL URL."""
     key: str
     agent: str
 
@@ -154,10 +155,11 @@ def running(
 
 @contextmanager
 def hub(
-    workdir: Path, db: Path, *, synchronous: str = "FULL", fds: int | None = None
+    workdir: Path, db: Path | str, *, synchronous: str = "FULL", fds: int | None = None
 ) -> Iterator[HubServer]:
-    """``hubbub serve`` on ``db`` with per-key rate limiting off, provisioning a client config
-    in ``workdir`` on its first start. ``fds``: its soft limit on open files, if raised."""
+    """``hubbub serve`` on ``db`` (a SQLite file or a PostgreSQL URL) with per-key rate
+    limiting off, provisioning a client config in ``workdir`` on its first start. ``fds``: its
+    soft limit on open files, if raised."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "config.toml"
     argv = [str(HUBBUB), "serve", "--host", "127.0.0.1", "--port", str(free_port())]

@@ -178,33 +178,41 @@ def _ms(seconds: float) -> float:
 
 def latency(cfg: BenchConfig, workdir: Path, synchronous: str) -> DeliveryLatency:
     """``cfg.samples`` tagged posts ``cfg.interval_ms`` apart, one subscriber."""
-    db = workdir / "hub.db"
+    with processes.hub(workdir, workdir / "hub.db", synchronous=synchronous) as hub:
+        load.warm_up(hub.url, hub.headers, cfg.warmup)
+        return delivery(cfg, hub, hub.url, workdir / "subscribers.log", synchronous)
+
+
+def delivery(
+    cfg: BenchConfig, hub: processes.HubServer, watch_url: str, log: Path, label: str
+) -> DeliveryLatency:
+    """Delivery latency on a running hub: the posts go to ``hub``, the subscriber's stream
+    to ``watch_url`` (the same process, or another on the same database). ``label`` names
+    the setup in the results."""
     tags = count(1)
     interval = cfg.interval_ms / 1000
     sent: dict[int, float] = {}
     answered: dict[int, float] = {}
-    with processes.hub(workdir, db, synchronous=synchronous) as hub:
-        load.warm_up(hub.url, hub.headers, cfg.warmup)
-        watcher = hub.agent_named("watch")
-        join(hub, [watcher])
-        with (
-            subscribed(hub.url, hub.key, [watcher], workdir / "subscribers.log") as subscribers,
-            Poster(hub.url, hub.headers) as poster,
-        ):
-            _barrier(poster, subscribers, tags)
-            say(
-                f"real-time latency synchronous={synchronous}: {cfg.samples} posts "
-                f"{cfg.interval_ms:g} ms apart, 1 subscriber"
-            )
-            due = time.perf_counter()
-            for tag in range(LATENCY_WARMUP + cfg.samples):
-                pause = due - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                sent[tag], answered[tag] = _post(poster, tagged(tag))
-                due = max(due + interval, answered[tag])
-            _barrier(poster, subscribers, tags)
-            arrivals = subscribers.stop()["arrivals"]
+    watcher = hub.agent_named("watch")
+    join(hub, [watcher])
+    with (
+        subscribed(watch_url, hub.key, [watcher], log) as subscribers,
+        Poster(hub.url, hub.headers) as poster,
+    ):
+        _barrier(poster, subscribers, tags)
+        say(
+            f"real-time latency {label}: {cfg.samples} posts "
+            f"{cfg.interval_ms:g} ms apart, 1 subscriber"
+        )
+        due = time.perf_counter()
+        for tag in range(LATENCY_WARMUP + cfg.samples):
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            sent[tag], answered[tag] = _post(poster, tagged(tag))
+            due = max(due + interval, answered[tag])
+        _barrier(poster, subscribers, tags)
+        arrivals = subscribers.stop()["arrivals"]
     measured = range(LATENCY_WARMUP, LATENCY_WARMUP + cfg.samples)
     missing = [t for t in measured if arrivals.get(str(t), [None])[0] is None]
     if missing:
@@ -213,7 +221,7 @@ def latency(cfg: BenchConfig, workdir: Path, synchronous: str) -> DeliveryLatenc
     delays = sorted(_ms(got[t] - sent[t]) for t in measured)
     answers = sorted(_ms(answered[t] - sent[t]) for t in measured)
     return DeliveryLatency(
-        synchronous=synchronous,
+        synchronous=label,
         messages=cfg.samples,
         interval_ms=cfg.interval_ms,
         p50_ms=percentile(delays, 0.50),

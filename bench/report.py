@@ -19,10 +19,13 @@ from rich.table import Table
 from bench.ceilings import HttpCeiling
 from bench.config import BENCH_DIR, BenchConfig
 from bench.footprint import Footprint
+from bench.postgres import PostgresResults
+from bench.postgres_report import print_postgres, ratios
 from bench.posts import PostRun
 from bench.reads import ReadResults
 from bench.realtime import RealtimeResults
 from bench.sqlite_inserts import InsertRate
+from bench.tasks import TaskResults
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +39,16 @@ class Results:
     reads: ReadResults
     footprint: list[Footprint]
     realtime: RealtimeResults
+    tasks: TaskResults
+    postgres: PostgresResults
 
     @property
     def lost(self) -> int:
         """Acknowledged posts missing from the database, over every post run."""
-        return sum(run.lost for run in self.posts) + sum(
-            load.posts.lost for load in self.realtime.load
+        return (
+            sum(run.lost for run in self.posts)
+            + sum(load.posts.lost for load in self.realtime.load)
+            + self.postgres.lost
         )
 
 
@@ -232,6 +239,8 @@ def print_tables(results: Results, console: Console | None = None) -> None:
     out.print(foot)
 
     _print_realtime(results, out)
+    _print_tasks(results, out)
+    print_postgres(results.config, results.postgres, results.http, out)
 
     goals = Table(title="Targets", title_justify="left")
     for column in ("target", "measured", "goal", "met"):
@@ -326,6 +335,55 @@ def _print_realtime(results: Results, out: Console) -> None:
         out.print(table)
 
 
+def _print_tasks(results: Results, out: Console) -> None:
+    print_task_tables(results.tasks, out)
+
+
+def print_task_tables(found: TaskResults, out: Console) -> None:
+    """The task benchmark's two tables."""
+    run = found.claims
+    title = (
+        f"Tasks: {run.workers} workers draining {run.tasks:,} tasks with claim-next (one "
+        f"keep-alive connection each; created at {run.creates_per_second:,.0f}/s)"
+    )
+    table = Table(title=title, title_justify="left")
+    columns: tuple[str, ...] = ("claims/s", "posts/s", "claims vs posts", "p50 ms", "p99 ms")
+    columns += ("claimed", "duplicates", "loop s", "threads s")
+    for column in (*columns, "cores"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{run.claims_per_second:,.0f}",
+        f"{run.posts_per_second:,.0f}",
+        f"{run.vs_posts:.0%}",
+        f"{run.p50_ms:.2f}",
+        f"{run.p99_ms:.2f}",
+        f"{run.claimed:,}",
+        f"[red]{run.duplicates}[/red]" if run.duplicates else "0",
+        f"{run.loop_cpu:.2f}",
+        f"{run.threads_cpu:.2f}",
+        f"{run.cores:.2f}",
+    )
+    out.print(table)
+    title = (
+        "Tasks: creation → first claim (wait: a pending claim-next with wait; sse: a claim "
+        "made on the task.created event)"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("path", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "event p50 ms"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for first in found.first_claim:
+        table.add_row(
+            first.path,
+            str(first.samples),
+            f"{first.p50_ms:.2f}",
+            f"{first.p95_ms:.2f}",
+            f"{first.p99_ms:.2f}",
+            f"{first.max_ms:.2f}",
+            "-" if first.event_p50_ms is None else f"{first.event_p50_ms:.2f}",
+        )
+    out.print(table)
+
+
 def _git() -> str:
     try:
         head = subprocess.run(
@@ -364,6 +422,14 @@ def _post_json(results: Results, run: PostRun) -> dict[str, Any]:
     return data
 
 
+def postgres_json(found: PostgresResults, http: dict[str, HttpCeiling] | None) -> dict[str, Any]:
+    """The PostgreSQL comparison's numbers, each setup with its ratios."""
+    data: dict[str, Any] = _plain(found)
+    for setup, shown in zip(found.setups, data["setups"], strict=True):
+        shown["ratios"] = ratios(found, setup, http)
+    return data
+
+
 def write_json(results: Results, path: Path) -> None:
     """Every number of the run, with the machine it ran on."""
     data = {
@@ -381,6 +447,8 @@ def write_json(results: Results, path: Path) -> None:
         "reads": _plain(results.reads),
         "footprint": _plain(results.footprint),
         "realtime": _plain(results.realtime),
+        "tasks": _plain(results.tasks),
+        "postgres": postgres_json(results.postgres, results.http),
         "targets": _plain(targets(results)),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

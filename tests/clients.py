@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,7 @@ from hubbub.core.hub import Hub
 API = "/api/v1"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "instance"}
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-TABLES = ("keys", "agents", "channels", "members", "messages", "inbox", "events")
+TABLES = ("keys", "agents", "channels", "members", "messages", "inbox", "events", "tasks")
 
 Json = dict[str, Any]
 
@@ -127,6 +127,8 @@ class InProcessHub:
     db_path: Path
     admin_key: str
     machine_keys: dict[str, str] = field(default_factory=dict)
+    db_url: str | None = None
+    """The PostgreSQL database's URL, when the hub runs on PostgreSQL (else ``db_path``)."""
 
     @property
     def hub(self) -> Hub:
@@ -151,13 +153,20 @@ class InProcessHub:
         return client
 
     def snapshot(self) -> dict[str, int]:
-        """Row counts of every table, read straight from the database file."""
+        """Row counts of every table, read straight from the database."""
+        return {table: int(self.query(f"SELECT count(*) FROM {table}")[0][0]) for table in TABLES}
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows read straight from the database, past the hub, on either engine (write the
+        SQL both understand; ``?`` marks parameters)."""
+        if self.db_url is not None:
+            import psycopg
+
+            with psycopg.connect(self.db_url) as pg:
+                return [tuple(row) for row in pg.execute(sql.replace("?", "%s"), params)]
         conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
         try:
-            return {
-                table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-                for table in TABLES
-            }
+            return [tuple(row) for row in conn.execute(sql, params)]
         finally:
             conn.close()
 

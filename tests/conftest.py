@@ -1,9 +1,10 @@
-"""Shared fixtures: the anyio backend, in-process hubs on a real SQLite file, and one real
-``hubbub serve`` process for the end-to-end tests."""
+"""Shared fixtures: the anyio backend, in-process hubs on a real database (a SQLite file, and
+a PostgreSQL database of a throwaway server: each test of a hub runs on both), and real
+``hubbub serve`` processes for the end-to-end tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ import pytest
 
 from hubbub.server import create_app
 from hubbub.settings import Settings
+from hubbub.store import is_postgres
 from tests.clients import AgentClient, HubFactory, InProcessHub
 from tests.live import LiveHub, running_hub
+from tests.postgres import Cluster, session_cluster
 from tests.realtime import LiveAgents, live_agents
 
 
@@ -23,20 +26,60 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+"""Every test of a hub runs on both engines; ``-m "not postgres"`` runs SQLite alone."""
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL server for the session, with a migrated template database."""
+    with session_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage engine under test: ``sqlite`` or ``postgres``."""
+    return str(request.param)
+
+
 @pytest.fixture
-def hub_factory(tmp_path: Path) -> HubFactory:
-    """Start an in-process hub with some settings changed; each gets its own database."""
+def new_database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], str]]:
+    """Make a fresh, empty database for ``backend`` (a file path, or a PostgreSQL URL),
+    deleted after the test."""
     counter = iter(range(1_000_000))
+    if backend == "sqlite":
+        yield lambda: str(tmp_path / f"hub{next(counter)}.db")
+        return
+    cluster: Cluster = request.getfixturevalue("postgres")
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(cluster.new_database())
+        return cluster.url(made[-1])
+
+    yield make
+    for name in made:
+        cluster.drop_database(name)
+
+
+@pytest.fixture
+def hub_factory(tmp_path: Path, new_database: Callable[[], str]) -> HubFactory:
+    """Start an in-process hub with some settings changed; each gets its own database."""
 
     @asynccontextmanager
     async def start(**settings: Any) -> AsyncIterator[InProcessHub]:
-        db_path = tmp_path / f"hub{next(counter)}.db"
-        app = create_app(Settings(db=str(db_path), provision=False, **settings))
+        db = new_database()
+        app = create_app(Settings(db=db, provision=False, **settings))
         async with app.router.lifespan_context(app):
             admin = await app.state.hub.keys.create("admin", None, None)
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
-                yield InProcessHub(app, http, db_path, admin.key)
+                pg = is_postgres(db)
+                path = tmp_path / "unused.db" if pg else Path(db)
+                yield InProcessHub(app, http, path, admin.key, db_url=db if pg else None)
 
     return start
 
@@ -73,11 +116,18 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
         yield started
 
 
-@pytest.fixture(scope="session")
-def realtime_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
-    """A real hub for the event-stream tests, with rate limiting off so bursts always land."""
+@pytest.fixture(scope="session", params=BACKENDS)
+def realtime_hub(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LiveHub]:
+    """A real hub for the event-stream tests, with rate limiting off so bursts always land;
+    one on each engine."""
     home = tmp_path_factory.mktemp("realtime")
-    with running_hub(home, env={"HUBBUB_RATE_LIMIT": "0"}) as started:
+    db = None
+    if request.param == "postgres":
+        cluster: Cluster = request.getfixturevalue("postgres")
+        db = cluster.url(cluster.new_database())
+    with running_hub(home, db=db, env={"HUBBUB_RATE_LIMIT": "0"}) as started:
         yield started
 
 

@@ -132,12 +132,14 @@ def running_hub(
     port: int = 0,
     config_path: Path | None = None,
     db_path: Path | None = None,
+    db: str | None = None,
     args: Sequence[str] = (),
     machine: str = "lap",
     env: Mapping[str, str] | None = None,
 ) -> Iterator[LiveHub]:
     """Start ``hubbub serve`` and stop it afterwards (SIGTERM, then SIGKILL); ``env`` adds
-    variables (settings such as ``HUBBUB_PRESENCE_TTL_SECONDS``) to its environment."""
+    variables (settings such as ``HUBBUB_PRESENCE_TTL_SECONDS``) to its environment. ``db``
+    (a PostgreSQL URL) replaces the SQLite file ``db_path``."""
     home.mkdir(parents=True, exist_ok=True)
     config_path = config_path or home / "config" / "hubbub" / "config.toml"
     db_path = db_path or home / "hub.db"
@@ -147,7 +149,7 @@ def running_hub(
         "--port",
         str(port),
         "--db",
-        str(db_path),
+        db or str(db_path),
         "--config",
         str(config_path),
         *args,

@@ -24,7 +24,7 @@ from tests.clients import API, AgentClient, HubFactory, InProcessHub, problem
 
 pytestmark = pytest.mark.anyio
 
-SAMPLE_PARAMS = {"name": "general", "message_id": "1", "key_id": "1"}
+SAMPLE_PARAMS = {"name": "general", "message_id": "1", "key_id": "1", "task_id": "1"}
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
@@ -133,9 +133,12 @@ async def test_an_unknown_or_malformed_key_is_401(
     problem(await hub.http.request(method, concrete(path), headers=basic), 401, "unauthorized")
 
 
-def _auth_for(hub: InProcessHub, alpha: AgentClient, path: str) -> dict[str, str]:
+async def _auth_for(hub: InProcessHub, alpha: AgentClient, path: str) -> dict[str, str]:
     if path.startswith(f"{API}/admin/"):
         return hub.admin_headers
+    if path == f"{API}/integrations/events":  # takes an integration token, not a key
+        made = await hub.hub.integrations.create("errors", scopes=[], targets=[], channels=[])
+        return {"Authorization": f"Bearer {made.token}"}
     return alpha.headers
 
 
@@ -144,8 +147,8 @@ async def test_malformed_json_is_400_bad_json(
     hub: InProcessHub, alpha: AgentClient, route: tuple[str, str]
 ) -> None:
     method, path = route
+    headers = {**await _auth_for(hub, alpha, path), "Content-Type": "application/json"}
     before = hub.snapshot()
-    headers = {**_auth_for(hub, alpha, path), "Content-Type": "application/json"}
     response = await hub.http.request(method, concrete(path), content=b'{"a": ', headers=headers)
     problem(response, 400, "bad_json")
     assert hub.snapshot() == before
@@ -156,8 +159,8 @@ async def test_a_body_of_the_wrong_shape_is_422_invalid(
     hub: InProcessHub, alpha: AgentClient, route: tuple[str, str]
 ) -> None:
     method, path = route
+    headers = await _auth_for(hub, alpha, path)
     before = hub.snapshot()
-    headers = _auth_for(hub, alpha, path)
     for body in ([1, 2], {"no_such_field": True}):
         response = await hub.http.request(method, concrete(path), json=body, headers=headers)
         found = problem(response, 422, "invalid")

@@ -144,8 +144,26 @@ def settings_page() -> str:
             "|---|---|---|",
             *client_rows,
             "",
+            *_tool_settings(),
         ]
     )
+
+
+def _tool_settings() -> list[str]:
+    """The agent tools' one client-side setting (see docs/tools.md)."""
+    from hubbub.tools.registry import DEFAULT_MAX_WAIT, WAIT_ENV, WAIT_RANGE
+
+    low, high = WAIT_RANGE
+    return [
+        "## Agent tools",
+        "",
+        f"`{WAIT_ENV}` (default `{DEFAULT_MAX_WAIT:g}`, from {low:g} to {high:g}) is also "
+        "read on the client side: the longest the `hubbub_wait` tool blocks before it "
+        "returns with nothing new when the tools run in the agent's process, in `hubbub mcp`, "
+        "`hubbub tools call`, the executor and the LangChain toolkit "
+        "([tools.md](tools.md#waiting)). On `/mcp` the hub's `tool_wait_seconds` applies.",
+        "",
+    ]
 
 
 # cli.md

@@ -5,12 +5,15 @@ is generated from this class and a test keeps the two in step."""
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hubbub.core.limits import Limits
 from hubbub.paths import default_database
+
+if TYPE_CHECKING:
+    from hubbub.core.webhooks import WebhookPolicy
 
 ENV_PREFIX = "HUBBUB_"
 
@@ -37,7 +40,10 @@ class Settings(BaseModel):
     port: int = Field(7878, ge=0, le=65535, description="TCP port (0 picks a free one).")
     db: str = Field(
         default_factory=default_database,
-        description="Database: a SQLite file path (default under $XDG_DATA_HOME/hubbub).",
+        description="Database: a SQLite file path (default under $XDG_DATA_HOME/hubbub), or a "
+        "PostgreSQL URL, `postgresql://user:password@host:5432/dbname` (libpq's form: "
+        "`?sslmode=require`, `?host=/run/postgresql` for a socket directory…), which several "
+        "hub processes may share.",
     )
     synchronous: Literal["NORMAL", "FULL"] = Field(
         "FULL",
@@ -45,6 +51,28 @@ class Settings(BaseModel):
         "cheap); NORMAL may lose the last commits on power loss, never on a crash.",
     )
     readers: int = Field(4, ge=1, le=64, description="SQLite reader threads.")
+    postgres_pool_min: int = Field(
+        1, ge=0, le=1000, description="PostgreSQL: reader connections each process keeps open."
+    )
+    postgres_pool_max: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="PostgreSQL: most reader connections per process (each process also holds "
+        "one for writes and one listening for events).",
+    )
+    postgres_statement_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="PostgreSQL: longest a statement may run (including waiting for the "
+        "write lock) before it is cancelled and the request answered `503 db_timeout`.",
+    )
+    migrate: bool = Field(
+        True,
+        description="On start, apply the schema migrations the database lacks. With false "
+        "(`hubbub serve --no-migrate`), a database behind this version is refused "
+        "(`schema_too_old`): run `hubbub migrate` first, once, as a deployment step.",
+    )
     provision: bool = Field(
         True,
         description="On start, create the admin key and this machine's key if missing and "
@@ -96,10 +124,47 @@ class Settings(BaseModel):
         "(messages stay); 0 keeps them forever. A stream resuming from before the oldest kept "
         "event gets a `stream.gap` event first.",
     )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="How long one webhook attempt may take."
+    )
+    webhook_max_attempts: int = Field(
+        16, ge=1, description="Attempts before a webhook delivery is given up as dead."
+    )
+    webhook_max_age_seconds: float = Field(
+        24 * 3600.0,
+        gt=0,
+        description="A webhook delivery not through after this long is given up as dead.",
+    )
+    webhook_backoff_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Wait before the first webhook retry; it doubles with each failed "
+        "attempt (with jitter), up to `webhook_backoff_max_seconds`.",
+    )
+    webhook_backoff_max_seconds: float = Field(
+        900.0, gt=0, description="Longest wait between two webhook attempts."
+    )
+    tool_wait_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=50,
+        description="Longest the `hubbub_wait` agent tool blocks on `/mcp` before it returns "
+        "(clients cut long tool calls off). `hubbub mcp` reads the same variable.",
+    )
+    mcp_allowed_origins: str | None = Field(
+        None,
+        description="Comma-separated origins (`https://app.example.com`) allowed to call "
+        "`/mcp` from a browser, beyond loopback ones; requests without an `Origin` always pass.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )
     access_log: bool = Field(False, description="Log every HTTP request.")
+
+    def allowed_origins(self) -> frozenset[str]:
+        """The origins of ``mcp_allowed_origins``, without trailing slashes."""
+        listed = (self.mcp_allowed_origins or "").split(",")
+        return frozenset(origin.strip().rstrip("/") for origin in listed if origin.strip())
 
     def limits(self) -> Limits:
         """The core's limits from these settings."""
@@ -111,4 +176,18 @@ class Settings(BaseModel):
             presence_ttl_seconds=self.presence_ttl_seconds,
             prune_after_seconds=self.prune_after_seconds,
             event_retention_days=self.event_retention_days,
+        )
+
+    def webhook_policy(self) -> WebhookPolicy:
+        """The webhook sender's timeouts and retries from these settings (delivered and dead
+        deliveries are kept as long as events)."""
+        from hubbub.core.webhooks import WebhookPolicy
+
+        return WebhookPolicy(
+            timeout_seconds=self.webhook_timeout_seconds,
+            max_attempts=self.webhook_max_attempts,
+            max_age_seconds=self.webhook_max_age_seconds,
+            backoff_seconds=self.webhook_backoff_seconds,
+            backoff_max_seconds=max(self.webhook_backoff_max_seconds, self.webhook_backoff_seconds),
+            retention_days=self.event_retention_days,
         )

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from hubbub.core.events import StoredEvent
+from hubbub.core.store import Store
 
 
 class LocalSubscription:
@@ -79,6 +80,12 @@ class LocalBus:
         self._closed = True
         for subscription in tuple(self._subscriptions):
             subscription.close()
+
+    async def start(self, store: Store) -> None:
+        """Nothing to start: the store publishes each commit here itself."""
+
+    async def stop(self) -> None:
+        self.close()
 
     @property
     def subscribers(self) -> int:

@@ -17,12 +17,22 @@ from hubbub.settings import Settings
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port (0 picks a free one).")] = None,
-    db: Annotated[str | None, typer.Option(help="SQLite database file.")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="SQLite file path, or a postgresql:// URL.")
+    ] = None,
     config_file: Annotated[
         Path | None, typer.Option("--config", help="Client config file to provision.")
     ] = None,
     no_provision: Annotated[
         bool, typer.Option("--no-provision", help="Do not create keys or write the config.")
+    ] = False,
+    no_migrate: Annotated[
+        bool,
+        typer.Option(
+            "--no-migrate",
+            help="Do not migrate the database; refuse one whose schema is behind "
+            "(run 'hubbub migrate' first).",
+        ),
     ] = False,
 ) -> None:
     """Run the hub (SQLite, 127.0.0.1:7878 by default). The first start creates the admin key
@@ -30,6 +40,8 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port, "db": db}.items() if v is not None}
     if no_provision:
         overrides["provision"] = False
+    if no_migrate:
+        overrides["migrate"] = False
     try:
         settings = Settings(**overrides)
     except ValidationError as error:

@@ -19,7 +19,7 @@ from hubbub.core.hub import Hub
 from hubbub.server import create_app
 from hubbub.server.provision import Provisioned
 from hubbub.settings import Settings
-from hubbub.store import open_store
+from hubbub.store import is_postgres, open_store
 
 
 def _is_loopback(host: str) -> bool:
@@ -53,7 +53,13 @@ def _url(host: str, port: int) -> str:
 
 def _banner(url: str, settings: Settings, done: Provisioned | None, loopback: bool) -> None:
     console.print(f"[bold]Hubbub {__version__}[/bold] listening on [cyan]{url}[/cyan]")
-    console.print(f"  database  {escape(settings.db)} (SQLite, synchronous={settings.synchronous})")
+    if is_postgres(settings.db):
+        from hubbub.store.postgres.engine import describe
+
+        console.print(f"  database  {escape(describe(settings.db))} (PostgreSQL)")
+    else:
+        shown = f"(SQLite, synchronous={settings.synchronous})"
+        console.print(f"  database  {escape(settings.db)} {shown}")
     if done is not None:
         state = "written" if done.wrote_config else "up to date"
         console.print(f"  config    {escape(str(done.config_path))} ({state})")
@@ -82,9 +88,17 @@ def _banner(url: str, settings: Settings, done: Provisioned | None, loopback: bo
 
 
 async def _check_database(settings: Settings) -> None:
-    """Open (and migrate) the database once before serving, so a bad one is a clear error
-    rather than a failed start-up."""
-    store = open_store(settings.db, synchronous=settings.synchronous, readers=1)
+    """Open (and migrate, unless told not to) the database once before serving, so a bad one
+    is a clear error rather than a failed start-up."""
+    store = open_store(
+        settings.db,
+        synchronous=settings.synchronous,
+        readers=1,
+        pool_min=1,
+        pool_max=1,
+        statement_timeout=settings.postgres_statement_timeout_seconds,
+        migrate=settings.migrate,
+    )
     await store.open()
     await store.close()
 

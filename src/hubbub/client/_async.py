@@ -23,15 +23,21 @@ from hubbub.core.models import (
     Channel,
     Event,
     Inbox,
+    Integration,
+    IntegrationEventResult,
     KeyInfo,
     Message,
     MessagePage,
+    NewIntegration,
     NewKey,
     ReadCursor,
     SearchResult,
     SendResult,
+    Task,
+    TaskPage,
     Thread,
     User,
+    WebhookDelivery,
 )
 
 T = TypeVar("T")
@@ -292,6 +298,122 @@ class AsyncClient:
             ops.search(query, channel=channel, author=author, since=since, until=until, limit=limit)
         )
 
+    # tasks
+
+    async def create_task(
+        self,
+        title: str,
+        target: str,
+        *,
+        body: str = "",
+        priority: int = 0,
+        labels: list[str] | None = None,
+        dedupe_key: str | None = None,
+        max_attempts: int | None = None,
+        lease_seconds: float | None = None,
+        due_at: datetime | None = None,
+        callback_url: str | None = None,
+        callback_secret: str | None = None,
+        offer: bool = True,
+        idempotency_key: str | None = None,
+    ) -> Task:
+        """Create a task for ``@agent``, ``cap:``, ``tag:`` or ``#channel`` and offer it;
+        retried safely under a generated idempotency key. With ``dedupe_key``, a repeat
+        while the first is active bumps its ``occurrences`` instead."""
+        operation = ops.create_task(
+            title,
+            target,
+            body=body,
+            priority=priority,
+            labels=labels,
+            dedupe_key=dedupe_key,
+            max_attempts=max_attempts,
+            lease_seconds=lease_seconds,
+            due_at=due_at,
+            callback_url=callback_url,
+            callback_secret=callback_secret,
+            offer=offer,
+            idempotency_key=idempotency_key,
+        )
+        return await self.call(operation)
+
+    async def tasks(
+        self,
+        *,
+        status: str | None = None,
+        target: str | None = None,
+        holder: str | None = None,
+        created_by: str | None = None,
+        label: str | None = None,
+        available: bool = False,
+        after: int = 0,
+        limit: int = 50,
+    ) -> TaskPage:
+        """A page of the tasks the agent may see, oldest first; ``holder`` and
+        ``created_by`` take a name or ``"me"``; ``available``: open tasks it could claim."""
+        operation = ops.tasks(
+            status=status,
+            target=target,
+            holder=holder,
+            created_by=created_by,
+            label=label,
+            available=available,
+            after=after,
+            limit=limit,
+        )
+        return await self.call(operation)
+
+    async def task(self, task_id: int) -> Task:
+        """One task."""
+        return await self.call(ops.task(task_id))
+
+    async def task_events(self, task_id: int, *, after: int = 0, limit: int = 100) -> list[Event]:
+        """A task's history: its events, oldest first."""
+        return await self.call(ops.task_events(task_id, after=after, limit=limit))
+
+    async def claim_task(self, task_id: int, *, lease_seconds: float | None = None) -> Task:
+        """Claim a task; the answer's ``fence`` must accompany every update."""
+        return await self.call(ops.claim_task(task_id, lease_seconds=lease_seconds))
+
+    async def claim_next(
+        self, *, wait: float | None = None, lease_seconds: float | None = None
+    ) -> Task | None:
+        """Claim the best open task for this agent, waiting up to ``wait`` seconds for one;
+        ``None`` if there is none."""
+        return await self.call(ops.claim_next(wait=wait, lease_seconds=lease_seconds))
+
+    async def renew_task(
+        self, task_id: int, fence: int, *, lease_seconds: float | None = None
+    ) -> Task:
+        """Extend the lease on a task this agent holds."""
+        return await self.call(ops.renew_task(task_id, fence, lease_seconds=lease_seconds))
+
+    async def task_progress(
+        self, task_id: int, fence: int, *, percent: int | None = None, note: str | None = None
+    ) -> Task:
+        """Report progress on a held task (renews the lease too)."""
+        return await self.call(ops.task_progress(task_id, fence, percent=percent, note=note))
+
+    async def complete_task(
+        self, task_id: int, fence: int, *, result: Any = None, text: str | None = None
+    ) -> Task:
+        """Complete a held task with a JSON result and/or text."""
+        return await self.call(ops.complete_task(task_id, fence, result=result, text=text))
+
+    async def fail_task(
+        self, task_id: int, fence: int, *, result: Any = None, text: str | None = None
+    ) -> Task:
+        """Fail a held task, saying why."""
+        return await self.call(ops.fail_task(task_id, fence, result=result, text=text))
+
+    async def release_task(self, task_id: int, fence: int) -> Task:
+        """Give a held task back, open for others."""
+        return await self.call(ops.release_task(task_id, fence))
+
+    async def cancel_task(self, task_id: int, *, reason: str | None = None) -> Task:
+        """Cancel a task (its creator, or with the admin key)."""
+        return await self.call(ops.cancel_task(task_id, reason=reason))
+
     # admin
 
     async def keys(self) -> list[KeyInfo]:
@@ -323,6 +445,88 @@ class AsyncClient:
     async def disable_user(self, name: str) -> User:
         """Disable a user so it can no longer log in (needs the admin key)."""
         return await self.call(ops.disable_user(name))
+
+    # integrations
+
+    async def integrations(self) -> list[Integration]:
+        """Every integration, never a token (needs the admin key)."""
+        return await self.call(ops.integrations())
+
+    async def create_integration(
+        self,
+        name: str,
+        *,
+        scopes: list[str],
+        targets: list[str] | None = None,
+        channels: list[str] | None = None,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
+        webhook_url: str | None = None,
+    ) -> NewIntegration:
+        """Create an integration; its token and webhook secret are shown once (needs the
+        admin key)."""
+        return await self.call(
+            ops.create_integration(
+                name,
+                scopes=scopes,
+                targets=targets,
+                channels=channels,
+                rate_limit=rate_limit,
+                rate_burst=rate_burst,
+                webhook_url=webhook_url,
+            )
+        )
+
+    async def integration(self, name: str) -> Integration:
+        """One integration (needs the admin key)."""
+        return await self.call(ops.integration(name))
+
+    async def revoke_integration(self, name: str) -> Integration:
+        """Revoke an integration: its token stops working (needs the admin key)."""
+        return await self.call(ops.revoke_integration(name))
+
+    async def integration_deliveries(
+        self, name: str, *, status: str | None = None, before: int | None = None, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        """An integration's webhook deliveries, newest first (needs the admin key)."""
+        return await self.call(
+            ops.integration_deliveries(name, status=status, before=before, limit=limit)
+        )
+
+    async def task_deliveries(
+        self, task_id: int, *, status: str | None = None, before: int | None = None, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        """Deliveries to a task's callback URL, newest first (its creator)."""
+        return await self.call(
+            ops.task_deliveries(task_id, status=status, before=before, limit=limit)
+        )
+
+    async def integration_event(
+        self,
+        action: str,
+        dedupe_key: str,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        target: str | None = None,
+        priority: int | None = None,
+        labels: list[str] | None = None,
+        due_at: datetime | None = None,
+    ) -> IntegrationEventResult:
+        """Trigger, update or resolve the task of ``dedupe_key`` (with an integration
+        token as the key)."""
+        return await self.call(
+            ops.integration_event(
+                action,
+                dedupe_key,
+                title=title,
+                body=body,
+                target=target,
+                priority=priority,
+                labels=labels,
+                due_at=due_at,
+            )
+        )
 
     # the live stream
 

@@ -19,16 +19,23 @@ from hubbub.core.models import (
     Agent,
     Board,
     Channel,
+    Event,
     Inbox,
+    Integration,
+    IntegrationEventResult,
     KeyInfo,
     Message,
     MessagePage,
+    NewIntegration,
     NewKey,
     ReadCursor,
     SearchResult,
     SendResult,
+    Task,
+    TaskPage,
     Thread,
     User,
+    WebhookDelivery,
 )
 
 T = TypeVar("T")
@@ -292,6 +299,144 @@ def search(
     return Operation("GET", f"{API}/search", SearchResult, params=params, retry_safe=True)
 
 
+# tasks
+
+
+def create_task(
+    title: str,
+    target: str,
+    *,
+    body: str = "",
+    priority: int = 0,
+    labels: list[str] | None = None,
+    dedupe_key: str | None = None,
+    max_attempts: int | None = None,
+    lease_seconds: float | None = None,
+    due_at: datetime | None = None,
+    callback_url: str | None = None,
+    callback_secret: str | None = None,
+    offer: bool = True,
+    idempotency_key: str | None = None,
+) -> Operation[Task]:
+    fields = {
+        "title": title,
+        "target": target,
+        "body": body,
+        "priority": priority,
+        "labels": list(labels or []),
+        "dedupe_key": dedupe_key,
+        "max_attempts": max_attempts,
+        "lease_seconds": lease_seconds,
+        "due_at": None if due_at is None else due_at.isoformat(),
+        "callback_url": callback_url,
+        "callback_secret": callback_secret,
+        "offer": offer,
+    }
+    return Operation(
+        "POST",
+        f"{API}/tasks",
+        Task,
+        body={k: v for k, v in fields.items() if v is not None},
+        headers=_keyed(idempotency_key),
+        retry_safe=True,
+    )
+
+
+def tasks(
+    *,
+    status: str | None = None,
+    target: str | None = None,
+    holder: str | None = None,
+    created_by: str | None = None,
+    label: str | None = None,
+    available: bool = False,
+    after: int = 0,
+    limit: int = 50,
+) -> Operation[TaskPage]:
+    params = _query(
+        status=status,
+        target=target,
+        holder=holder,
+        created_by=created_by,
+        label=label,
+        available=available or None,
+        after=after or None,
+        limit=limit,
+    )
+    return Operation("GET", f"{API}/tasks", TaskPage, params=params, retry_safe=True)
+
+
+def task(task_id: int) -> Operation[Task]:
+    return Operation("GET", f"{API}/tasks/{task_id}", Task, retry_safe=True)
+
+
+def task_events(task_id: int, *, after: int = 0, limit: int = 100) -> Operation[list[Event]]:
+    params = _query(after=after or None, limit=limit)
+    path = f"{API}/tasks/{task_id}/events"
+    return Operation("GET", path, list[Event], params=params, retry_safe=True)
+
+
+def claim_task(task_id: int, *, lease_seconds: float | None = None) -> Operation[Task]:
+    # Not retried: a claim that reached the hub and is sent again would meet its own claim.
+    body = _present(lease_seconds=lease_seconds)
+    return Operation("POST", f"{API}/tasks/{task_id}/claim", Task, body=body)
+
+
+def claim_next(
+    *, wait: float | None = None, lease_seconds: float | None = None
+) -> Operation[Task | None]:
+    body = _present(wait=wait, lease_seconds=lease_seconds)
+    return Operation(
+        "POST",
+        f"{API}/tasks/claim",
+        Task | None,
+        body=body,
+        timeout=None if not wait else wait + 10,
+    )
+
+
+def renew_task(task_id: int, fence: int, *, lease_seconds: float | None = None) -> Operation[Task]:
+    body = _present(fence=fence, lease_seconds=lease_seconds)
+    path = f"{API}/tasks/{task_id}/renew"
+    return Operation("POST", path, Task, body=body, retry_safe=True)
+
+
+def task_progress(
+    task_id: int, fence: int, *, percent: int | None = None, note: str | None = None
+) -> Operation[Task]:
+    body = _present(fence=fence, percent=percent, note=note)
+    path = f"{API}/tasks/{task_id}/progress"
+    return Operation("POST", path, Task, body=body, retry_safe=True)
+
+
+def complete_task(
+    task_id: int, fence: int, *, result: Any = None, text: str | None = None
+) -> Operation[Task]:
+    body = _present(fence=fence, result=result, text=text)
+    path = f"{API}/tasks/{task_id}/complete"
+    return Operation("POST", path, Task, body=body, retry_safe=True)
+
+
+def fail_task(
+    task_id: int, fence: int, *, result: Any = None, text: str | None = None
+) -> Operation[Task]:
+    body = _present(fence=fence, result=result, text=text)
+    return Operation("POST", f"{API}/tasks/{task_id}/fail", Task, body=body, retry_safe=True)
+
+
+def release_task(task_id: int, fence: int) -> Operation[Task]:
+    return Operation("POST", f"{API}/tasks/{task_id}/release", Task, body={"fence": fence})
+
+
+def cancel_task(task_id: int, *, reason: str | None = None) -> Operation[Task]:
+    path = f"{API}/tasks/{task_id}/cancel"
+    return Operation("POST", path, Task, body=_present(reason=reason), retry_safe=True)
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
 # admin
 
 
@@ -338,6 +483,89 @@ def disable_user(name: str) -> Operation[User]:
         retry_safe=True,
         admin=True,
     )
+
+
+# integrations (created with the admin key) and what they send
+
+
+def integrations() -> Operation[list[Integration]]:
+    path = f"{API}/admin/integrations"
+    return Operation("GET", path, list[Integration], retry_safe=True, admin=True)
+
+
+def create_integration(
+    name: str,
+    *,
+    scopes: list[str],
+    targets: list[str] | None = None,
+    channels: list[str] | None = None,
+    rate_limit: float | None = None,
+    rate_burst: float | None = None,
+    webhook_url: str | None = None,
+) -> Operation[NewIntegration]:
+    body = _present(
+        name=name,
+        scopes=list(scopes),
+        targets=list(targets or []),
+        channels=list(channels or []),
+        rate_limit=rate_limit,
+        rate_burst=rate_burst,
+        webhook_url=webhook_url,
+    )
+    return Operation("POST", f"{API}/admin/integrations", NewIntegration, body=body, admin=True)
+
+
+def integration(name: str) -> Operation[Integration]:
+    path = f"{API}/admin/integrations/{quote(name)}"
+    return Operation("GET", path, Integration, retry_safe=True, admin=True)
+
+
+def revoke_integration(name: str) -> Operation[Integration]:
+    path = f"{API}/admin/integrations/{quote(name)}"
+    return Operation("DELETE", path, Integration, retry_safe=True, admin=True)
+
+
+def integration_deliveries(
+    name: str, *, status: str | None = None, before: int | None = None, limit: int = 50
+) -> Operation[list[WebhookDelivery]]:
+    params = _query(status=status, before=before, limit=limit)
+    path = f"{API}/admin/integrations/{quote(name)}/deliveries"
+    kind = list[WebhookDelivery]
+    return Operation("GET", path, kind, params=params, retry_safe=True, admin=True)
+
+
+def task_deliveries(
+    task_id: int, *, status: str | None = None, before: int | None = None, limit: int = 50
+) -> Operation[list[WebhookDelivery]]:
+    params = _query(status=status, before=before, limit=limit)
+    path = f"{API}/tasks/{task_id}/deliveries"
+    return Operation("GET", path, list[WebhookDelivery], params=params, retry_safe=True)
+
+
+def integration_event(
+    action: str,
+    dedupe_key: str,
+    *,
+    title: str | None = None,
+    body: str | None = None,
+    target: str | None = None,
+    priority: int | None = None,
+    labels: list[str] | None = None,
+    due_at: datetime | None = None,
+) -> Operation[IntegrationEventResult]:
+    fields = _present(
+        action=action,
+        dedupe_key=dedupe_key,
+        title=title,
+        body=body,
+        target=target,
+        priority=priority,
+        labels=None if labels is None else list(labels),
+        due_at=None if due_at is None else due_at.isoformat(),
+    )
+    # The dedupe_key names the task, so a retry never makes a second one.
+    path = f"{API}/integrations/events"
+    return Operation("POST", path, IntegrationEventResult, body=fields, retry_safe=True)
 
 
 # the live stream (carried by the clients' ``events``)

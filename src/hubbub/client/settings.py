@@ -8,6 +8,7 @@ from hubbub import config
 from hubbub.core.errors import InvalidInput
 
 AGENT_HEADER = "X-Hubbub-Agent"
+INTEGRATION_PREFIX = "hb_int_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +46,14 @@ class ClientSettings:
         )
 
     def headers(self, *, admin: bool) -> dict[str, str]:
-        """Authentication headers for a request (the admin key for admin operations)."""
+        """Authentication headers for a request (the admin key for admin operations). An
+        integration token acts as its integration and names no agent."""
         secret = self.admin_key if admin else self.key
         if not secret:
             which = "an admin key (HUBBUB_ADMIN_KEY)" if admin else "a key (HUBBUB_KEY)"
             raise InvalidInput(f"no key: this needs {which}", code="no_config")
         headers = {"Authorization": f"Bearer {secret}"}
-        if not admin:
+        if not admin and not secret.startswith(INTEGRATION_PREFIX):
             if not self.agent:
                 raise InvalidInput(
                     "no agent name: pass agent=, set HUBBUB_AGENT or HUBBUB_MACHINE",

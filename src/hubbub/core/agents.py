@@ -28,16 +28,17 @@ class AgentService:
     async def act_as(self, credential: Credential, name: str) -> Agent:
         """The agent ``name`` for this credential, registering it on first use.
 
-        A machine key acts only as ``{machine}-…`` agents; the admin key as any existing one.
+        A machine key acts only as ``{machine}-…`` agents; the admin key as any existing one;
+        an integration token only as its own integration's agent.
         """
         names.check_agent(name)
         hit = self._cache.entry(name)
         if hit is not None:
             agent = hit[0]
-            self._authorize(credential, agent.name, agent.machine)
+            self._authorize(credential, agent.name, agent.machine, agent.kind)
             return agent
         self._authorize(credential, name)
-        if credential.is_admin:
+        if credential.kind != "machine":
             found = await self._store.agent(name)
             if found is None:
                 raise NotFound(f"no agent named {name!r}", code="agent_not_found")
@@ -45,18 +46,29 @@ class AgentService:
         else:
             assert credential.machine is not None
             agent = await self._store.ensure_agent(name, credential.machine, "agent")
-            self._authorize(credential, agent.name, agent.machine)
+            self._authorize(credential, agent.name, agent.machine, agent.kind)
         self.remember(agent)
         return agent
 
     @staticmethod
-    def _authorize(credential: Credential, name: str, machine: str | None = None) -> None:
+    def _authorize(
+        credential: Credential, name: str, machine: str | None = None, kind: str = "agent"
+    ) -> None:
         """A machine key may act only as its own machine's agents: named ``{machine}-…`` and,
-        once they exist, registered to that machine (a human named alike is not one)."""
+        once they exist, registered to that machine as agents (a human or an integration
+        named alike is not one). An integration acts only as itself."""
         if credential.is_admin:
             return
+        if credential.grant is not None:
+            if name != credential.grant.name:
+                raise Forbidden(
+                    f"this token belongs to integration {credential.grant.name!r} and acts "
+                    f"only as it, not as {name!r}",
+                    code="wrong_agent",
+                )
+            return
         assert credential.machine is not None
-        owned = machine is None or machine == credential.machine
+        owned = (machine is None or machine == credential.machine) and kind == "agent"
         if not (owned and names.agent_belongs_to(name, credential.machine)):
             raise Forbidden(
                 f"this key belongs to machine {credential.machine!r} and may act only as "

@@ -1,6 +1,7 @@
 """The event bus interface: committed events reach subscribers in commit order.
 
-``hubbub.bus`` implements it: in-process for one hub process, and later across processes.
+``hubbub.bus`` implements it: in-process for one hub process (LocalBus), and across hub
+processes sharing a PostgreSQL database (PostgresBus).
 A subscription holds a bounded backlog; a subscriber that falls further behind is marked
 overflowed and must resume from the durable log by its cursor — nothing is dropped silently.
 """
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from hubbub.core.events import StoredEvent
+from hubbub.core.store import Store
 
 
 class Subscription(Protocol):
@@ -45,3 +47,10 @@ class EventBus(Protocol):
 
     def close(self) -> None:
         """End every subscription (graceful shutdown)."""
+
+    async def start(self, store: Store) -> None:
+        """Begin delivering, once ``store`` is open (a bus that follows the store's event log,
+        for hub processes sharing a database, starts reading it here)."""
+
+    async def stop(self) -> None:
+        """Close, and release whatever :meth:`start` acquired."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hubbub.core.models import Message
+from hubbub.core.models import Message, Task
 
 MESSAGE_POSTED = "message.posted"
 MESSAGE_EDITED = "message.edited"
@@ -23,6 +23,17 @@ INBOX_DELIVERED = "inbox.delivered"
 INBOX_READ = "inbox.read"
 AGENT_UPDATED = "agent.updated"
 STREAM_GAP = "stream.gap"
+TASK_CREATED = "task.created"
+TASK_DEDUPED = "task.deduped"
+TASK_CLAIMED = "task.claimed"
+TASK_RENEWED = "task.renewed"
+TASK_PROGRESS = "task.progress"
+TASK_COMPLETED = "task.completed"
+TASK_FAILED = "task.failed"
+TASK_RELEASED = "task.released"
+TASK_CANCELLED = "task.cancelled"
+TASK_EXPIRED = "task.expired"
+TASK_UPDATED = "task.updated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +114,11 @@ def member_status_event(
 def agent_event(agent_name: str, fields: dict[str, Any]) -> NewEvent:
     """An agent changed its profile or status."""
     return NewEvent(AGENT_UPDATED, {"agent": agent_name, **fields})
+
+
+def task_event(
+    kind: str, task: Task, channel_id: int | None, by: str | None, **extra: Any
+) -> NewEvent:
+    """A task changed: scoped like the task itself (its channel, or every agent for ``cap:``
+    and ``tag:`` targets)."""
+    return NewEvent(kind, {"task": task.model_dump(), "by": by, **extra}, channel_id=channel_id)

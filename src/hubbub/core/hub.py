@@ -12,15 +12,19 @@ from hubbub.core.bus import EventBus
 from hubbub.core.channels import ChannelService
 from hubbub.core.feed import FeedService
 from hubbub.core.inbox import InboxService
+from hubbub.core.integrations import IntegrationService
 from hubbub.core.keys import KeyService
 from hubbub.core.limits import Limits
 from hubbub.core.messages import MessageService
 from hubbub.core.presence import PresenceService
 from hubbub.core.search import SearchService
 from hubbub.core.store import Store
+from hubbub.core.tasks import TaskService
 from hubbub.core.users import UserService
+from hubbub.core.webhooks import WebhookPolicy, WebhookService
 
 log = logging.getLogger("hubbub")
+LEASE_SWEEP_SECONDS = 0.5  # how late, at most, a lease that ran out is swept
 
 
 class Hub:
@@ -33,6 +37,7 @@ class Hub:
         *,
         bus: EventBus | None = None,
         cache_seconds: float = 5.0,
+        webhooks: WebhookPolicy | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -45,24 +50,29 @@ class Hub:
         self.messages = MessageService(store, self.limits, self.channels, self.feed)
         self.inbox = InboxService(store, self.limits, self.channels, self.feed)
         self.search = SearchService(store, self.channels)
+        self.tasks = TaskService(store, self.limits, self.channels, self.feed)
         self.presence = PresenceService(
             store,
             self.agents,
             ttl=self.limits.presence_ttl_seconds,
             prune_after=self.limits.prune_after_seconds,
         )
+        self.integrations = IntegrationService(store, self.limits, self.keys, self.tasks)
+        self.webhooks = WebhookService(store, bus, webhooks)
 
     async def maintain(self, stop: asyncio.Event) -> None:
         """Until ``stop``: mark silent agents offline every quarter presence TTL (at most every
-        5 s), and drop events older than the retention period about once a minute."""
+        5 s), drop events older than the retention period about once a minute, and expire
+        task leases that ran out (checked every half second)."""
         interval = min(self.presence.ttl / 4, 5.0)
         last_prune = 0.0
         loop = asyncio.get_running_loop()
+        leases = asyncio.create_task(self._sweep_leases(stop), name="lease sweep")
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
             if stop.is_set():
-                return
+                break
             try:
                 await self.presence.sweep()
                 days = self.limits.event_retention_days
@@ -71,6 +81,19 @@ class Hub:
                     await self.store.prune_events(datetime.now(UTC) - timedelta(days=days))
             except Exception:  # the next round may succeed; the hub keeps serving
                 log.exception("maintenance failed")
+        await leases
+
+    async def _sweep_leases(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: return tasks whose lease ran out to open (or fail them)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), LEASE_SWEEP_SECONDS)
+            if stop.is_set():
+                return
+            try:
+                await self.tasks.sweep()
+            except Exception:  # the next round may succeed
+                log.exception("lease sweep failed")
 
     def end_streams(self) -> None:
         """End every live stream and wait now (the first step of a graceful shutdown)."""
@@ -81,9 +104,11 @@ class Hub:
         """Open the store (and migrate it); committed events flow to the bus, if any (offline
         tools such as seeding or import run without one)."""
         await self.store.open(None if self.bus is None else self.bus.publish)
+        if self.bus is not None:
+            await self.bus.start(self.store)
 
     async def close(self) -> None:
         """End every subscription, then flush and close the store."""
         if self.bus is not None:
-            self.bus.close()
+            await self.bus.stop()
         await self.store.close()

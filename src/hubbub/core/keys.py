@@ -6,14 +6,18 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from hubbub.core import names
 from hubbub.core.cache import TtlCache
 from hubbub.core.errors import InvalidInput, NotFound, Unauthorized
 from hubbub.core.models import KeyInfo, KeyKind, NewKey
+from hubbub.core.scopes import Grant
 from hubbub.core.store import Store
 
 KEY_PREFIX = "hb_"
+INTEGRATION_PREFIX = f"{KEY_PREFIX}int_"
+CredentialKind = Literal["machine", "admin", "integration"]
 
 
 def digest(secret: str) -> str:
@@ -29,11 +33,13 @@ def new_secret(kind: KeyKind) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """Who is calling: an admin, or a machine whose agents the key may act as."""
+    """Who is calling: an admin, a machine whose agents the key may act as, or an
+    integration with what its ``grant`` allows."""
 
     key_id: int
-    kind: KeyKind
+    kind: CredentialKind
     machine: str | None
+    grant: Grant | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -77,6 +83,10 @@ class KeyService:
         self._cache.clear()
         return info
 
+    def forget(self) -> None:
+        """Drop every verified credential (after a revocation elsewhere in the core)."""
+        self._cache.clear()
+
     async def has_admin(self) -> bool:
         """True once an admin key exists."""
         return await self._store.count_keys("admin") > 0
@@ -98,8 +108,28 @@ class KeyService:
 
     async def _lookup(self, hashed: str) -> Credential | None:
         stored = await self._store.key_by_digest(hashed)
-        if stored is None or stored.info.revoked_at is not None:
+        if stored is None:
+            return await self._lookup_integration(hashed)
+        if stored.info.revoked_at is not None:
             return None
         if not hmac.compare_digest(stored.digest, hashed):
             return None
         return Credential(stored.info.id, stored.info.kind, stored.info.machine)
+
+    async def _lookup_integration(self, hashed: str) -> Credential | None:
+        stored = await self._store.integration_by_digest(hashed)
+        if stored is None or stored.info.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(stored.digest, hashed):
+            return None
+        info = stored.info
+        grant = Grant(
+            integration_id=info.id,
+            name=info.name,
+            scopes=frozenset(info.scopes),
+            targets=tuple(info.targets),
+            channels=tuple(info.channels),
+            rate_limit=info.rate_limit,
+            rate_burst=info.rate_burst,
+        )
+        return Credential(info.id, "integration", None, grant)

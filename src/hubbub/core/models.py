@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 AgentStatus = Literal["active", "idle", "busy", "offline"]
 AgentVisibility = Literal["visible", "hidden", "ghost"]
-AgentKind = Literal["agent", "human"]
+AgentKind = Literal["agent", "human", "integration"]
 ChannelVisibility = Literal["public", "private", "secret"]
 ChannelKind = Literal["channel", "dm"]
-InboxKind = Literal["dm", "mention", "send", "broadcast"]
+InboxKind = Literal["dm", "mention", "send", "broadcast", "task"]
+TaskStatus = Literal["open", "claimed", "done", "failed", "cancelled"]
 KeyKind = Literal["machine", "admin"]
 
 
@@ -209,3 +210,135 @@ class User(Model):
     name: str = Field(description="the user's name, also its agent's name")
     created_at: datetime
     disabled: bool = False
+
+
+# tasks
+
+
+class Task(Model):
+    """A unit of work handed to an agent, a capability, a tag or a channel; claimed under a
+    lease whose fencing token (``fence``) grows with every claim."""
+
+    id: int
+    title: str
+    body: str = Field(default="", description="Markdown")
+    target: str = Field(description="`@agent`, `cap:x`, `tag:x` or `#channel`")
+    channel: str | None = Field(
+        default=None,
+        description="the channel the task lives in: the `#channel` target, or the DM between "
+        "creator and `@agent` (`dm:a:b`); null for `cap:` and `tag:` (visible to every agent)",
+    )
+    priority: int = Field(default=0, description="higher first")
+    labels: list[str] = Field(default_factory=list)
+    status: TaskStatus = "open"
+    created_by: str = Field(description="stamped by the hub from the credential")
+    holder: str | None = Field(default=None, description="the agent holding the lease")
+    fence: int = Field(
+        default=0, description="fencing token: grows with every claim; updates must carry it"
+    )
+    lease_seconds: float = Field(description="the lease a claim gets unless it asks for another")
+    lease_expires_at: datetime | None = None
+    attempts: int = Field(default=0, description="leases that ran out")
+    max_attempts: int = Field(description="after this many expired leases the task fails")
+    progress: int | None = Field(default=None, description="percent, 0-100")
+    progress_note: str | None = None
+    result: Any = Field(default=None, description="JSON result of a completed or failed task")
+    result_text: str | None = None
+    dedupe_key: str | None = None
+    occurrences: int = Field(default=1, description="creations folded into this task")
+    last_seen_at: datetime = Field(description="the latest creation folded into this task")
+    due_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskPage(Model):
+    """A page of tasks in ascending id order."""
+
+    tasks: list[Task]
+    cursor: int = Field(description="the id of the last task returned (or the `after` passed in)")
+    has_more: bool
+
+
+class TaskCreated(Model):
+    """A created task, or the task an identical retry or a duplicate ``dedupe_key`` found."""
+
+    task: Task
+    replayed: bool = Field(
+        default=False, description="true if this repeated an earlier create with the same key"
+    )
+    deduped: bool = Field(
+        default=False, description="true if an active task with this dedupe_key was bumped"
+    )
+
+
+# integrations and webhooks
+
+DeliveryStatus = Literal["pending", "delivered", "dead"]
+IntegrationAction = Literal["trigger", "update", "resolve"]
+IntegrationOutcome = Literal["created", "deduped", "updated", "resolved", "unchanged", "ignored"]
+
+
+class Integration(Model):
+    """An integration as listed: never its token or webhook secret."""
+
+    id: int
+    name: str = Field(description="the integration's name, also the agent it acts as")
+    scopes: list[str] = Field(description="what its token may do, e.g. `tasks:create`")
+    targets: list[str] = Field(
+        description="targets it may address: `#ops`, `cap:deploy`, `tag:*`, `*`…"
+    )
+    channels: list[str] = Field(description="channels it may post to or read: `ops`, `alerts-*`")
+    rate_limit: float = Field(description="requests a second its token may make")
+    rate_burst: float = Field(description="requests its token may burst above the rate")
+    webhook_url: str | None = Field(
+        default=None, description="receives the lifecycle events of the tasks it creates"
+    )
+    prefix: str = Field(description="first characters of the token, to recognise it")
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class NewIntegration(Model):
+    """A freshly created integration; its token and webhook secret are shown this once."""
+
+    token: str
+    webhook_secret: str | None = Field(
+        default=None, description="signs its webhook deliveries (when it has a webhook URL)"
+    )
+    integration: Integration
+
+
+class WebhookDelivery(Model):
+    """One event on its way to one webhook URL, and how its attempts went."""
+
+    id: int = Field(description="stable across retries; sent as `X-Hubbub-Delivery`")
+    integration: str | None = Field(
+        default=None, description="the integration whose webhook this is (else a task's)"
+    )
+    task_id: int | None = None
+    url: str
+    event_seq: int
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None = Field(
+        default=None, description="when the next attempt is due (pending deliveries)"
+    )
+    last_attempt_at: datetime | None = None
+    last_status: int | None = Field(default=None, description="HTTP status of the last attempt")
+    last_error: str | None = None
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+
+class IntegrationEventResult(Model):
+    """What an integration event did to the task its ``dedupe_key`` names."""
+
+    action: IntegrationAction
+    outcome: IntegrationOutcome = Field(
+        description="`created` or `deduped` (trigger), `updated` (update), `resolved` "
+        "(resolve: the task is cancelled), `unchanged` (nothing to change), `ignored` (no "
+        "active task with that key)"
+    )
+    task: Task | None = Field(default=None, description="the task, if there is one")

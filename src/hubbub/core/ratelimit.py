@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 
 from hubbub.core.errors import RateLimited
 
@@ -13,20 +14,23 @@ class RateLimiter:
     def __init__(self, rate: float, burst: float) -> None:
         self.rate = rate
         self.burst = max(burst, 1.0)
-        self._buckets: dict[int, tuple[float, float]] = {}
+        self._buckets: dict[Hashable, tuple[float, float]] = {}
 
-    def take(self, key: int) -> None:
-        """Spend one token for ``key`` or raise :class:`RateLimited` with the wait."""
-        if self.rate <= 0:
+    def take(self, key: Hashable, *, rate: float | None = None, burst: float | None = None) -> None:
+        """Spend one token for ``key`` or raise :class:`RateLimited` with the wait; ``rate``
+        and ``burst`` override the defaults for this key (an integration's own limit)."""
+        rate = self.rate if rate is None else rate
+        burst = self.burst if burst is None else max(burst, 1.0)
+        if rate <= 0:
             return
         now = time.monotonic()
-        tokens, stamp = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - stamp) * self.rate)
+        tokens, stamp = self._buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - stamp) * rate)
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
-            wait = (1.0 - tokens) / self.rate
+            wait = (1.0 - tokens) / rate
             raise RateLimited(
-                f"over {self.rate:g} requests a second for this key; retry in {wait:.2f}s",
+                f"over {rate:g} requests a second for this key; retry in {wait:.2f}s",
                 retry_after=wait,
             )
         self._buckets[key] = (tokens - 1.0, now)

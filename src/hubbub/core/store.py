@@ -20,14 +20,20 @@ from hubbub.core.models import (
     ChannelKind,
     ChannelSummary,
     ChannelVisibility,
+    DeliveryStatus,
     InboxItem,
     InboxKind,
+    Integration,
     KeyInfo,
     KeyKind,
     Message,
     PostResult,
     SearchHit,
+    Task,
+    TaskCreated,
+    TaskStatus,
     User,
+    WebhookDelivery,
 )
 
 
@@ -122,6 +128,186 @@ class SearchQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 20
+
+
+# tasks
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """A task to insert, with everything that commits alongside it.
+
+    ``channel`` is where the task lives (``#channel``, or the DM with an ``@agent``: an id, or
+    a channel to create), ``None`` for ``cap:``/``tag:``. ``offers`` are the messages that
+    offer it, their content and metadata filled in by the store from the inserted task (see
+    :func:`hubbub.core.tasks.offer`). An active task of the same creator with the same
+    ``dedupe_key`` is bumped instead; a known ``idempotency_key`` returns its task.
+    """
+
+    title: str
+    body: str
+    target: str
+    channel: int | NewChannel | None
+    priority: int
+    labels: list[str]
+    created_by: int
+    creator_name: str
+    lease_seconds: float
+    max_attempts: int
+    dedupe_key: str | None = None
+    due_at: datetime | None = None
+    callback_url: str | None = None
+    callback_secret: str | None = None
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+    offers: list[NewMessage] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTask:
+    """A task with what the rules need beyond its public shape: the agent given its current
+    fence (kept after the lease ends) and whether that lease ran out."""
+
+    task: Task
+    fence_holder: str | None
+    lease_lost: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    """Filters for listing tasks; ``viewer_id=None`` lists every task (the admin key)."""
+
+    viewer_id: int | None
+    status: TaskStatus | None = None
+    target: str | None = None
+    holder_id: int | None = None
+    created_by: int | None = None
+    label: str | None = None
+    available_to: int | None = None
+    after: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChange:
+    """A change by the lease holder. It applies only while ``agent_id`` holds the task under
+    ``fence`` with a live lease; ``op`` is ``renew``, ``progress``, ``complete``, ``fail`` or
+    ``release``."""
+
+    op: str
+    task_id: int
+    agent_id: int
+    fence: int
+    lease_seconds: float | None = None
+    progress: int | None = None
+    note: str | None = None
+    result: Any = None
+    result_text: str | None = None
+
+
+# integrations and webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationSpec:
+    """An integration to create, with its token's digest and its webhook secret."""
+
+    name: str
+    scopes: list[str]
+    targets: list[str]
+    channels: list[str]
+    rate_limit: float
+    rate_burst: float
+    webhook_url: str | None
+    webhook_secret: str | None
+    prefix: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIntegration:
+    """An integration row as the authenticator needs it."""
+
+    info: Integration
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEdit:
+    """New text, priority or labels for an active task, by its creator; ``None`` leaves a
+    field as it is."""
+
+    task_id: int
+    creator_id: int
+    creator_name: str
+    title: str | None = None
+    body: str | None = None
+    priority: int | None = None
+    labels: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookScan:
+    """The task events after the dispatcher's cursor and the webhooks they may go to."""
+
+    cursor: int
+    upto: int
+    events: list[StoredEvent]
+    integration_hooks: dict[str, tuple[int, str]] = field(default_factory=dict)
+    task_hooks: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A delivery to put in the outbox: one event for one destination."""
+
+    destination: str
+    integration_id: int | None
+    task_id: int | None
+    url: str
+    event_seq: int
+    event_type: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """The oldest pending delivery of one destination, with what sending it needs."""
+
+    id: int
+    destination: str
+    url: str
+    body: str
+    event_type: str
+    secret: str | None
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """The outcome of one attempt, to record: still ``pending`` (with its next time),
+    ``delivered`` or ``dead``."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    http_status: int | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    counts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """Filters for listing deliveries, newest first."""
+
+    integration_id: int | None = None
+    task_id: int | None = None
+    status: DeliveryStatus | None = None
+    before: int | None = None
+    limit: int = 50
 
 
 class Store(Protocol):
@@ -260,4 +446,109 @@ class Store(Protocol):
 
     async def prune_events(self, before: datetime) -> int:
         """Drop events created before ``before``; return how many."""
+        ...
+
+    # tasks
+    async def create_task(self, new: NewTask) -> TaskCreated:
+        """Insert a task with its offers and ``task.created``; or bump the active task with
+        the same creator and ``dedupe_key`` (``task.deduped``, no offers); or return the task
+        an earlier create with the same idempotency key made."""
+        ...
+
+    async def task(self, task_id: int) -> StoredTask | None: ...
+    async def task_by_key(self, agent_id: int, idempotency_key: str) -> tuple[Task, str] | None:
+        """The task an earlier create by ``agent_id`` with this key made, and that request's
+        fingerprint."""
+        ...
+
+    async def tasks(self, query: TaskQuery) -> list[Task]:
+        """Tasks in ascending id order, only those the viewer may see."""
+        ...
+
+    async def claim_task(
+        self, task_id: int, agent_id: int, lease_seconds: float | None
+    ) -> Task | None:
+        """Claim an open task the agent is eligible for, atomically (leases already run out
+        are expired first); ``None`` if it is not open or not for this agent."""
+        ...
+
+    async def claim_next_task(self, agent_id: int, lease_seconds: float | None) -> Task | None:
+        """Claim the highest-priority, oldest open task the agent is eligible for and did not
+        create, atomically; ``None`` if there is none."""
+        ...
+
+    async def change_task(self, change: TaskChange) -> Task | None:
+        """Apply a holder's change with its event; ``None`` (and nothing written) unless the
+        agent holds the task under that fence with a live lease."""
+        ...
+
+    async def cancel_task(self, task_id: int, agent_id: int, reason: str | None) -> Task | None:
+        """Cancel an open or claimed task (``task.cancelled``); ``None`` if it is neither."""
+        ...
+
+    async def expire_tasks(self) -> list[Task]:
+        """Reopen (attempts + 1) or fail, at ``max_attempts``, every task whose lease ran
+        out, each with ``task.expired``."""
+        ...
+
+    async def next_lease_expiry(self) -> datetime | None:
+        """When the earliest live lease runs out (``None``: no task is claimed)."""
+        ...
+
+    async def task_events(self, task_id: int, after: int, limit: int) -> list[StoredEvent]:
+        """The task's events after ``after``, oldest first."""
+        ...
+
+    # integrations and webhooks
+    async def create_integration(self, spec: IntegrationSpec) -> Integration:
+        """Create an integration and its agent (kind ``integration``) in one write. A name
+        taken by a live integration or by any other kind of agent is a :class:`Conflict`
+        (``name_taken``); a revoked integration's name is reused with its agent."""
+        ...
+
+    async def list_integrations(self) -> list[Integration]: ...
+    async def integration(self, name: str) -> Integration | None:
+        """The live integration of that name, else the newest revoked one."""
+        ...
+
+    async def integration_by_digest(self, digest: str) -> StoredIntegration | None: ...
+    async def revoke_integration(self, name: str) -> Integration | None:
+        """Revoke the live integration of that name; its pending deliveries become dead."""
+        ...
+
+    async def dedupe_task_id(self, creator_id: int, dedupe_key: str) -> int | None:
+        """The creator's task with this dedupe key: the active one, else the newest."""
+        ...
+
+    async def edit_task(self, edit: TaskEdit) -> Task | None:
+        """Apply an edit to an open or claimed task of that creator (with ``task.updated``
+        if anything changed); ``None`` if there is no such active task."""
+        ...
+
+    async def webhook_scan(self, limit: int) -> WebhookScan:
+        """Up to ``limit`` events after the dispatcher's cursor: the ``task.*`` ones, how far
+        it read, and the live webhooks of their creators and tasks."""
+        ...
+
+    async def enqueue_deliveries(
+        self, cursor: int, upto: int, deliveries: Sequence[NewDelivery]
+    ) -> bool:
+        """Insert deliveries and move the cursor from ``cursor`` to ``upto``, in one write;
+        ``False`` (and nothing written) if the cursor was no longer at ``cursor``."""
+        ...
+
+    async def webhook_heads(self, limit: int) -> list[DueDelivery]:
+        """The oldest pending delivery of each destination, soonest due first."""
+        ...
+
+    async def claim_delivery(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        """Take a pending delivery that is due at ``now`` for one attempt, by moving its next
+        attempt to ``until``; ``False`` if it is not pending and due (another process took
+        it). Later deliveries of its destination stay behind it meanwhile."""
+        ...
+
+    async def record_delivery(self, attempt: DeliveryAttempt) -> None: ...
+    async def deliveries(self, query: DeliveryQuery) -> list[WebhookDelivery]: ...
+    async def prune_deliveries(self, before: datetime) -> int:
+        """Drop delivered and dead deliveries created before ``before``."""
         ...

@@ -16,12 +16,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hubbub import __version__
-from hubbub.bus import LocalBus
+from hubbub.bus import bus_for
 from hubbub.core.hub import Hub
 from hubbub.core.ratelimit import RateLimiter
+from hubbub.mcp.mount import McpEndpoint
 from hubbub.server import endpoints, openapi, problems, routes
 from hubbub.server.bodylimit import BodyLimit
 from hubbub.server.provision import provision
+from hubbub.server.webhooks import HttpPoster
 from hubbub.settings import Settings
 from hubbub.store import open_store
 
@@ -42,12 +44,22 @@ def create_app(
     and provisioning on, the first start writes the local client config."""
     cfg = settings or Settings()
     hub = Hub(
-        open_store(cfg.db, synchronous=cfg.synchronous, readers=cfg.readers),
+        open_store(
+            cfg.db,
+            synchronous=cfg.synchronous,
+            readers=cfg.readers,
+            pool_min=cfg.postgres_pool_min,
+            pool_max=cfg.postgres_pool_max,
+            statement_timeout=cfg.postgres_statement_timeout_seconds,
+            migrate=cfg.migrate,
+        ),
         cfg.limits(),
-        bus=LocalBus(),
+        bus=bus_for(cfg.db),
         cache_seconds=cfg.credential_cache_seconds,
+        webhooks=cfg.webhook_policy(),
     )
     table = routes.endpoints()
+    mcp = McpEndpoint(cfg)
 
     @functools.cache
     def spec() -> bytes:
@@ -67,15 +79,24 @@ def create_app(
             app.state.provisioned = await provision(hub, url, config_path, cfg.machine)
         stop = asyncio.Event()
         sweeper = asyncio.create_task(hub.maintain(stop), name="maintenance")
+        poster = HttpPoster(cfg.webhook_timeout_seconds)
+        sender = asyncio.create_task(hub.webhooks.run(stop, poster), name="webhooks")
         try:
-            yield
+            async with mcp.running(app):
+                yield
         finally:
             stop.set()
             await sweeper
+            await sender  # lets attempts under way finish while the store is still open
+            await poster.aclose()
             await hub.close()
 
     app = Starlette(
-        routes=[*endpoints.routes(table), Route("/openapi.json", openapi_json)],
+        routes=[
+            *endpoints.routes(table),
+            Route("/openapi.json", openapi_json),
+            Route("/mcp", mcp),  # MCP over streamable HTTP, after the REST routes
+        ],
         middleware=[Middleware(BodyLimit, max_bytes=cfg.max_body_bytes)],
         exception_handlers=problems.handlers(),
         lifespan=lifespan,

@@ -7,7 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hubbub.core.models import AgentStatus, AgentVisibility, ChannelVisibility, KeyKind
+from hubbub.core.models import (
+    AgentStatus,
+    AgentVisibility,
+    ChannelVisibility,
+    DeliveryStatus,
+    IntegrationAction,
+    KeyKind,
+    TaskStatus,
+)
 
 
 class Body(BaseModel):
@@ -81,8 +89,107 @@ class PasswordBody(Body):
     password: str = Field(description="The new password, 8-256 characters.")
 
 
+class TaskBody(Body):
+    title: str = Field(description="One line, up to 200 characters.")
+    target: str = Field(description="`@agent`, `cap:x`, `tag:x` or `#channel`.")
+    body: str = Field("", description="Markdown details (≤ 32 KB).")
+    priority: int = Field(0, description="Higher is claimed first.")
+    labels: list[str] = Field(default_factory=list, description="Free labels, like tags.")
+    dedupe_key: str | None = Field(
+        None, description="While a task of yours with this key is active, repeats bump it."
+    )
+    max_attempts: int = Field(3, description="Leases that may run out before the task fails.")
+    lease_seconds: float = Field(600, description="A claim's lease, 1 s to 24 h.")
+    due_at: datetime | None = Field(None, description="When it should be done (informative).")
+    callback_url: str | None = Field(
+        None, description="Receives this task's events as signed webhooks."
+    )
+    callback_secret: str | None = Field(None, description="Signs the callbacks; never shown.")
+    offer: bool = Field(True, description="Offer it: inbox items for the matching agents.")
+
+
+class LeaseBody(Body):
+    lease_seconds: float | None = Field(
+        None, description="This claim's lease, 1 s to 24 h (default: the task's)."
+    )
+
+
+class ClaimNextBody(LeaseBody):
+    wait: float = Field(0, ge=0, description="Seconds to wait for a task if none is open.")
+
+
+class FencedBody(Body):
+    fence: int = Field(description="The fencing token the claim returned.")
+
+
+class RenewBody(FencedBody, LeaseBody):
+    pass
+
+
+class ProgressBody(FencedBody):
+    percent: int | None = Field(None, description="0-100.")
+    note: str | None = Field(None, description="What is happening (≤ 1000 characters).")
+
+
+class ResultBody(FencedBody):
+    result: Any = Field(None, description="Any JSON (≤ 32 KB).")
+    text: str | None = Field(None, description="The outcome in words (a reason, on failure).")
+
+
+class CancelBody(Body):
+    reason: str | None = Field(None, description="Why (≤ 1000 characters).")
+
+
+class IntegrationBody(Body):
+    name: str = Field(
+        description="The integration's name, also its agent's: 2-64 lowercase letters, digits "
+        "and hyphens, not taken by any agent."
+    )
+    scopes: list[str] = Field(
+        default_factory=list,
+        description="`tasks:create`, `tasks:read`, `tasks:update`, `messages:write`, "
+        "`messages:read`.",
+    )
+    targets: list[str] = Field(
+        default_factory=list,
+        description="Targets it may address (tasks, sends): `#ops`, `cap:deploy`, `tag:*`, "
+        "`@lap-*`, `*`.",
+    )
+    channels: list[str] = Field(
+        default_factory=list,
+        description="Channels it may post to or read: `ops`, `alerts-*`, `*`.",
+    )
+    rate_limit: float = Field(20.0, description="Requests a second its token may make.")
+    rate_burst: float = Field(40.0, description="Requests it may burst above the rate.")
+    webhook_url: str | None = Field(
+        None, description="http(s) URL that receives the events of the tasks it creates."
+    )
+
+
+class IntegrationEventBody(Body):
+    action: IntegrationAction = Field(
+        description="`trigger` creates (or bumps) the task, `update` changes it, `resolve` "
+        "cancels it."
+    )
+    dedupe_key: str = Field(description="Names the task across events (alert, build, ticket).")
+    title: str | None = Field(None, description="Task title (needed to trigger).")
+    body: str | None = Field(None, description="Task body, Markdown.")
+    target: str | None = Field(
+        None, description="`@agent`, `cap:x`, `tag:x` or `#channel` (needed to trigger)."
+    )
+    priority: int | None = Field(None, description="Higher first.")
+    labels: list[str] | None = Field(None, description="Task labels.")
+    due_at: datetime | None = Field(None, description="When the task is due (trigger only).")
+
+
 class Query(Body):
     """Base of query-string models: unknown parameters are an error too."""
+
+
+class DeliveriesQuery(Query):
+    status: DeliveryStatus | None = Field(None, description="Only deliveries in this state.")
+    before: int | None = Field(None, ge=1, description="Only deliveries with a lower id.")
+    limit: int = Field(50, ge=1, le=500, description="How many deliveries.")
 
 
 class PageQuery(Query):
@@ -129,6 +236,22 @@ class AgentsQuery(Query):
 
 class ChannelsQuery(Query):
     include_archived: bool = Field(False, description="Include archived channels.")
+
+
+class TasksQuery(Query):
+    status: TaskStatus | None = Field(None, description="Only tasks in this state.")
+    target: str | None = Field(None, description="Only tasks for this target.")
+    holder: str | None = Field(None, description="Only tasks held by this agent (or `me`).")
+    created_by: str | None = Field(None, description="Only tasks created by this agent (or `me`).")
+    label: str | None = Field(None, description="Only tasks with this label.")
+    available: bool = Field(False, description="Only open tasks I could claim (not my own).")
+    after: int = Field(0, ge=0, description="Only tasks after this id.")
+    limit: int = Field(50, ge=1, le=500, description="How many tasks.")
+
+
+class HistoryQuery(Query):
+    after: int = Field(0, ge=0, description="Only events after this sequence.")
+    limit: int = Field(100, ge=1, le=500, description="How many events.")
 
 
 class Health(BaseModel):

@@ -25,9 +25,10 @@ from hubbub.core.hub import Hub
 from hubbub.core.keys import Credential
 from hubbub.core.models import Agent
 from hubbub.core.ratelimit import RateLimiter
+from hubbub.core.scopes import SCOPES, Grant
 from hubbub.server.problems import problem
 
-Auth = Literal["none", "agent", "admin"]
+Auth = Literal["none", "agent", "admin", "integration"]
 AGENT_HEADER = "x-hubbub-agent"
 Handler = Callable[..., Awaitable[Any]]
 
@@ -60,6 +61,16 @@ class Call:
         """A request header."""
         return self.request.headers.get(name)
 
+    @property
+    def grant(self) -> Grant | None:
+        """What an integration token allows (``None`` for keys)."""
+        return None if self.credential is None else self.credential.grant
+
+
+# Checks an integration's request against what its token allows, once the request is parsed
+# (the target in the body, the channel in the path…); the rule itself is the core's Grant.
+Guard = Callable[[Call, dict[str, Any]], Awaitable[None]]
+
 
 @dataclass(frozen=True, slots=True)
 class Header:
@@ -86,6 +97,8 @@ class Endpoint:
     response: Any
     headers: tuple[Header, ...] = ()
     responses: dict[int, str] = field(default_factory=dict)
+    scope: str | None = None
+    guard: Guard | None = None
 
     @property
     def operation_id(self) -> str:
@@ -109,7 +122,13 @@ class Routes:
         auth: Auth = "agent",
         headers: tuple[Header, ...] = (),
         responses: dict[int, str] | None = None,
+        scope: str | None = None,
+        guard: Guard | None = None,
     ) -> Callable[[Handler], Handler]:
+        # A route open to integration tokens names a known scope and guards what it touches.
+        if scope is not None and (scope not in SCOPES or guard is None):
+            raise ValueError(f"{method} {path}: scope {scope!r} needs to be known and guarded")
+
         def register(handler: Handler) -> Handler:
             hints = typing.get_type_hints(handler)
             params = [p for p in inspect.signature(handler).parameters if p != "call"]
@@ -128,6 +147,8 @@ class Routes:
                     response=_without_reply(hints["return"]),
                     headers=headers,
                     responses=responses or {},
+                    scope=scope,
+                    guard=guard,
                 )
             )
             return handler
@@ -150,8 +171,9 @@ class Routes:
         return self._add("DELETE", path, **options)
 
 
-async def authenticate(request: Request, hub: Hub, auth: Auth) -> Call:
-    """Verify the bearer key (and rate-limit it) and resolve the acting agent."""
+async def authenticate(request: Request, hub: Hub, auth: Auth, scope: str | None = None) -> Call:
+    """Verify the bearer key (and rate-limit it) and resolve the acting agent. An integration
+    token reaches only endpoints that declare a scope it holds, or ``auth="integration"``."""
     call = Call(request, hub)
     if auth == "none":
         return call
@@ -162,6 +184,10 @@ async def authenticate(request: Request, hub: Hub, auth: Auth) -> Call:
             "send 'Authorization: Bearer <key>' (hubbub keys create, or the local config)"
         )
     credential = await hub.keys.verify(secret.strip())
+    if credential.grant is not None:
+        return await _integration(call, credential, auth, scope)
+    if auth == "integration":
+        raise Forbidden("this needs an integration token", code="integration_only")
     if not credential.is_admin:
         limiter: RateLimiter = request.app.state.limiter
         limiter.take(credential.key_id)
@@ -178,6 +204,31 @@ async def authenticate(request: Request, hub: Hub, auth: Auth) -> Call:
         )
     agent = await hub.agents.act_as(credential, name)
     call.agent_or_none = await hub.presence.touch(agent)
+    return call
+
+
+async def _integration(call: Call, credential: Credential, auth: Auth, scope: str | None) -> Call:
+    """An integration acts as its own agent (no ``X-Hubbub-Agent``), within its own rate
+    limit, on the endpoints its scopes open."""
+    grant = credential.grant
+    assert grant is not None
+    limiter: RateLimiter = call.request.app.state.limiter
+    limiter.take(
+        ("integration", grant.integration_id), rate=grant.rate_limit, burst=grant.rate_burst
+    )
+    call.credential = credential
+    if auth == "admin":
+        raise Forbidden("this needs the admin key", code="admin_only")
+    if auth == "agent" and scope is None:
+        request = call.request
+        raise Forbidden(
+            f"integration tokens cannot use {request.method} {request.url.path}",
+            code="not_for_integrations",
+        )
+    if scope is not None:
+        grant.require(scope)
+    agent = await call.hub.agents.act_as(credential, grant.name)
+    call.agent_or_none = await call.hub.presence.touch(agent)
     return call
 
 
@@ -213,7 +264,7 @@ def runner(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
 
     async def run(request: Request) -> Response:
         hub: Hub = request.app.state.hub
-        call = await authenticate(request, hub, endpoint.auth)
+        call = await authenticate(request, hub, endpoint.auth, endpoint.scope)
         kwargs: dict[str, Any] = {}
         for name, kind in converters.items():
             raw = request.path_params[name]
@@ -233,6 +284,8 @@ def runner(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 kwargs["body"] = body_model.model_validate_json(raw_body or b"{}")
             except ValidationError as error:
                 return invalid(error, "body", request.url.path)
+        if endpoint.guard is not None and call.grant is not None:
+            await endpoint.guard(call, kwargs)
         result = await endpoint.handler(call, **kwargs)
         if isinstance(result, Response):
             return result

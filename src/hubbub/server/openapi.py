@@ -44,6 +44,14 @@ ERRORS = {
         404: "Not found",
         422: "Invalid input",
     },
+    "integration": {
+        400: "Malformed JSON",
+        401: "No or bad token",
+        403: "Not an integration token, or a missing scope or target",
+        404: "Not found",
+        422: "Invalid input",
+        429: "Rate limited",
+    },
     "none": {},
 }
 
@@ -126,9 +134,13 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
         "security": {
             "agent": [{"bearer": [], "agent": []}],
             "admin": [{"bearer": []}],
+            "integration": [{"bearer": []}],
             "none": [],
         }[endpoint.auth],
     }
+    if endpoint.scope is not None:
+        # Which integration tokens may call it; a key with an agent always may.
+        operation["x-hubbub-scope"] = endpoint.scope
     if endpoint.handler.__doc__:
         operation["description"] = endpoint.handler.__doc__.strip()
     if endpoint.body is not None:
@@ -157,7 +169,7 @@ def document(
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A machine key or the admin key (hb_…).",
+                    "description": "A machine key, admin key or integration token (hb_…).",
                 },
                 "agent": {
                     "type": "apiKey",

@@ -38,7 +38,9 @@ async def _valid(hub: Hub, secret: str | None, *, admin: bool, machine: str | No
         credential = await hub.keys.verify(secret)
     except Unauthorized:
         return False
-    return credential.is_admin if admin else credential.machine == machine
+    if admin:
+        return credential.is_admin
+    return credential.kind == "machine" and credential.machine == machine
 
 
 async def provision(hub: Hub, url: str, config_path: Path, machine: str | None) -> Provisioned:

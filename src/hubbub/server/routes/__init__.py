@@ -11,15 +11,29 @@ from hubbub.server.routes import (
     events,
     health,
     inbox,
+    integrations,
     keys,
     messages,
     search,
+    tasks,
     users,
 )
 
 PREFIX = "/api/v1"
 # Hot routes first: Starlette matches in order.
-MODULES = (messages, inbox, channels, events, search, agents, keys, users, health)
+MODULES = (
+    messages,
+    inbox,
+    channels,
+    events,
+    search,
+    agents,
+    tasks,
+    integrations,
+    keys,
+    users,
+    health,
+)
 
 
 def endpoints() -> list[Endpoint]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hubbub.core.models import Message, MessagePage, SendResult, Thread
+from hubbub.server import guards
 from hubbub.server.bodies import EditBody, PageQuery, PostBody, SendBody
 from hubbub.server.endpoints import Call, Header, Reply, Routes
 
@@ -22,6 +23,8 @@ REPLAYED = {"Idempotent-Replayed": "true"}
     status=201,
     headers=(IDEMPOTENCY,),
     responses={200: "A replay of an earlier request with the same Idempotency-Key"},
+    scope="messages:write",
+    guard=guards.channel_param(),
 )
 async def post_message(call: Call, name: str, body: PostBody) -> Message | Reply:
     result = await call.hub.messages.post(
@@ -37,7 +40,12 @@ async def post_message(call: Call, name: str, body: PostBody) -> Message | Reply
     return result.message
 
 
-@routes.get("/channels/{name}/messages", summary="Read a channel (or @agent for a DM)")
+@routes.get(
+    "/channels/{name}/messages",
+    summary="Read a channel (or @agent for a DM)",
+    scope="messages:read",
+    guard=guards.channel_param(),
+)
 async def read_messages(call: Call, name: str, query: PageQuery) -> MessagePage:
     return await call.hub.messages.read(
         call.agent,
@@ -55,6 +63,8 @@ async def read_messages(call: Call, name: str, query: PageQuery) -> MessagePage:
     status=201,
     headers=(IDEMPOTENCY,),
     responses={200: "A replay of an earlier send with the same Idempotency-Key"},
+    scope="messages:write",
+    guard=guards.body_target,
 )
 async def send(call: Call, body: SendBody) -> SendResult | Reply:
     result = await call.hub.messages.send(

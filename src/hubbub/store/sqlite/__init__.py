@@ -14,32 +14,51 @@ from hubbub.core.models import (
     Channel,
     ChannelSummary,
     InboxItem,
+    Integration,
     KeyInfo,
     KeyKind,
     Message,
     PostResult,
     SearchHit,
+    Task,
+    TaskCreated,
     User,
+    WebhookDelivery,
 )
 from hubbub.core.store import (
     AgentChanges,
     AgentQuery,
+    DeliveryAttempt,
+    DeliveryQuery,
+    DueDelivery,
+    IntegrationSpec,
     MessageEdit,
     NewChannel,
+    NewDelivery,
     NewMessage,
+    NewTask,
     SearchQuery,
+    StoredIntegration,
     StoredKey,
+    StoredTask,
+    TaskChange,
+    TaskEdit,
+    TaskQuery,
+    WebhookScan,
 )
 from hubbub.store.sqlite import (
     agents,
     channels,
     events,
     inbox,
+    integrations,
     keys,
     messages,
     rows,
     search,
+    tasks,
     users,
+    webhooks,
 )
 from hubbub.store.sqlite.engine import Database
 
@@ -47,8 +66,10 @@ from hubbub.store.sqlite.engine import Database
 class SqliteStore:
     """:class:`hubbub.core.store.Store` on one SQLite file."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL", readers: int = 4) -> None:
-        self.db = Database(path, synchronous=synchronous, readers=readers)
+    def __init__(
+        self, path: Path, *, synchronous: str = "FULL", readers: int = 4, migrate: bool = True
+    ) -> None:
+        self.db = Database(path, synchronous=synchronous, readers=readers, migrate=migrate)
 
     async def open(self, publish: Callable[[list[StoredEvent]], None] | None = None) -> None:
         self.db.open(publish)
@@ -210,3 +231,84 @@ class SqliteStore:
 
     async def prune_events(self, before: datetime) -> int:
         return await self.db.write(events.prune, rows.to_us(before))
+
+    # tasks
+    async def create_task(self, new: NewTask) -> TaskCreated:
+        return await self.db.write(tasks.create, new)
+
+    async def task(self, task_id: int) -> StoredTask | None:
+        return self.db.lookup(tasks.stored, task_id)
+
+    async def task_by_key(self, agent_id: int, idempotency_key: str) -> tuple[Task, str] | None:
+        return self.db.lookup(tasks.by_key, agent_id, idempotency_key)
+
+    async def tasks(self, query: TaskQuery) -> list[Task]:
+        return await self.db.read(tasks.search, query)
+
+    async def claim_task(
+        self, task_id: int, agent_id: int, lease_seconds: float | None
+    ) -> Task | None:
+        return await self.db.write(tasks.claim, task_id, agent_id, lease_seconds)
+
+    async def claim_next_task(self, agent_id: int, lease_seconds: float | None) -> Task | None:
+        return await self.db.write(tasks.claim_next, agent_id, lease_seconds)
+
+    async def change_task(self, change: TaskChange) -> Task | None:
+        return await self.db.write(tasks.change, change)
+
+    async def cancel_task(self, task_id: int, agent_id: int, reason: str | None) -> Task | None:
+        return await self.db.write(tasks.cancel, task_id, agent_id, reason)
+
+    async def expire_tasks(self) -> list[Task]:
+        return await self.db.write(tasks.expire)
+
+    async def next_lease_expiry(self) -> datetime | None:
+        return self.db.lookup(tasks.next_expiry)
+
+    async def task_events(self, task_id: int, after: int, limit: int) -> list[StoredEvent]:
+        return await self.db.read(tasks.history, task_id, after, limit)
+
+    # integrations and webhooks
+    async def create_integration(self, spec: IntegrationSpec) -> Integration:
+        return await self.db.write(integrations.create, spec)
+
+    async def list_integrations(self) -> list[Integration]:
+        return await self.db.read(integrations.list_all)
+
+    async def integration(self, name: str) -> Integration | None:
+        return self.db.lookup(integrations.by_name, name)
+
+    async def integration_by_digest(self, digest: str) -> StoredIntegration | None:
+        return self.db.lookup(integrations.by_digest, digest)
+
+    async def revoke_integration(self, name: str) -> Integration | None:
+        return await self.db.write(integrations.revoke, name)
+
+    async def dedupe_task_id(self, creator_id: int, dedupe_key: str) -> int | None:
+        return await self.db.read(integrations.dedupe_task_id, creator_id, dedupe_key)
+
+    async def edit_task(self, edit: TaskEdit) -> Task | None:
+        return await self.db.write(integrations.edit_task, edit)
+
+    async def webhook_scan(self, limit: int) -> WebhookScan:
+        return await self.db.read(webhooks.scan, limit)
+
+    async def enqueue_deliveries(
+        self, cursor: int, upto: int, deliveries: Sequence[NewDelivery]
+    ) -> bool:
+        return await self.db.write(webhooks.enqueue, cursor, upto, list(deliveries))
+
+    async def webhook_heads(self, limit: int) -> list[DueDelivery]:
+        return await self.db.read(webhooks.heads, limit)
+
+    async def claim_delivery(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        return await self.db.write(webhooks.claim, delivery_id, rows.to_us(now), rows.to_us(until))
+
+    async def record_delivery(self, attempt: DeliveryAttempt) -> None:
+        await self.db.write(webhooks.record, attempt)
+
+    async def deliveries(self, query: DeliveryQuery) -> list[WebhookDelivery]:
+        return await self.db.read(webhooks.listing, query)
+
+    async def prune_deliveries(self, before: datetime) -> int:
+        return await self.db.write(webhooks.prune, rows.to_us(before))

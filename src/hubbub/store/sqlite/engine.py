@@ -64,31 +64,38 @@ def connect(
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply pending migrations; return the schema version. Refuses a database that is newer
-    than this build or whose applied migrations were changed."""
+def applied_migrations(conn: sqlite3.Connection) -> dict[int, str]:
+    """The migrations applied to the database (version: checksum); none without a schema."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if found is None:
+        return {}
+    rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+    return {int(row[0]): str(row[1]) for row in rows}
+
+
+def check(conn: sqlite3.Connection) -> int:
+    """The schema version, if the database is at this build's; else ``schema_too_old`` (or
+    what :func:`migrate` refuses). For a hub started without migrating."""
+    known = migrations.load("hubbub.store.sqlite")
+    migrations.require_current(applied_migrations(conn), known)
+    return len(known)
+
+
+def migrate(
+    conn: sqlite3.Connection, *, on_apply: Callable[[migrations.Migration], None] | None = None
+) -> int:
+    """Apply pending migrations (``on_apply`` hears of each once committed); return the schema
+    version. Refuses a database that is newer than this build or whose applied migrations
+    were changed."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
         "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)"
     )
-    applied = {
-        row["version"]: row["checksum"]
-        for row in conn.execute("SELECT version, checksum FROM schema_migrations")
-    }
+    applied = applied_migrations(conn)
     known = migrations.load("hubbub.store.sqlite")
-    if applied and max(applied) > len(known):
-        raise Unavailable(
-            f"the database is at schema {max(applied)}, newer than this hub ({len(known)})",
-            code="schema_too_new",
-        )
-    for step in known:
-        if step.version in applied:
-            if applied[step.version] != step.checksum:
-                raise Unavailable(
-                    f"migration {step.version} ({step.name}) differs from the one applied",
-                    code="schema_mismatch",
-                )
-            continue
+    for step in migrations.pending(applied, known):
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(step.sql):
@@ -101,6 +108,8 @@ def migrate(conn: sqlite3.Connection) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if on_apply is not None:
+            on_apply(step)
     return len(known)
 
 
@@ -131,10 +140,12 @@ class Database:
         synchronous: str = "FULL",
         readers: int = 4,
         max_batch: int = 1000,
+        migrate: bool = True,
     ) -> None:
         if synchronous.upper() not in SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
         self.path = path
+        self._migrate = migrate
         self.synchronous = synchronous.upper()
         self._max_batch = max_batch
         self._jobs: queue.SimpleQueue[Job | object] = queue.SimpleQueue()
@@ -151,8 +162,9 @@ class Database:
         self.batched_writes = 0
 
     def open(self, publish: Publish | None = None) -> None:
-        """Create the file if needed, migrate it and start the writer. ``publish`` receives
-        the events of every commit, on the calling event loop, before writers are answered."""
+        """Create the file if needed, migrate it (or check that it needs no migration) and
+        start the writer. ``publish`` receives the events of every commit, on the calling
+        event loop, before writers are answered."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             conn = self._open_writer()
@@ -170,13 +182,18 @@ class Database:
         self._writer.start()
 
     def _open_writer(self) -> LogConnection:
+        if not self._migrate and not self.path.exists():
+            migrations.require_current({}, migrations.load("hubbub.store.sqlite"))
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():  # the database holds secrets' hashes: owner only
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = connect(self.path, synchronous=self.synchronous, factory=LogConnection)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            migrate(conn)
+            if self._migrate:
+                migrate(conn)
+            else:
+                check(conn)
         except BaseException:
             conn.close()
             raise
