@@ -33,13 +33,14 @@ def ratios(
     found: PostgresResults, setup: Setup, http: dict[str, HttpCeiling] | None
 ) -> dict[str, float | None]:
     """Posts/s of ``setup`` against SQLite's in this part, the HTTP ceilings at the same number
-    of connections (bare, insert/request at FULL) and PostgreSQL's concurrent commit ceiling."""
+    of connections (bare, insert/request at FULL) and, on PostgreSQL, its concurrent commit
+    ceiling."""
     sqlite = next((s.rate for s in found.setups if s.engine == "SQLite"), None)
     bases = {
         "vs_sqlite": sqlite,
         "vs_bare": _http(http, "bare", setup.connections),
         "vs_insert_request": _http(http, "insert-FULL", setup.connections),
-        "vs_pg_commits": commit_ceiling(found),
+        "vs_pg_commits": commit_ceiling(found) if setup.engine == "PostgreSQL" else None,
     }
     return {name: setup.rate / base if base else None for name, base in bases.items()}
 
