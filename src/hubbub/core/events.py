@@ -3,6 +3,7 @@ the change. Each store appends what these builders return, so every engine recor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -122,3 +123,11 @@ def task_event(
     """A task changed: scoped like the task itself (its channel, or every agent for ``cap:``
     and ``tag:`` targets)."""
     return NewEvent(kind, {"task": task.model_dump(), "by": by, **extra}, channel_id=channel_id)
+
+
+def task_subjects(task_events: Sequence[StoredEvent]) -> tuple[list[str], list[int]]:
+    """The creators and the ids of the tasks these ``task.*`` events are about, sorted."""
+    tasks = [event.payload.get("task") or {} for event in task_events]
+    creators = sorted({str(t["created_by"]) for t in tasks if t.get("created_by")})
+    task_ids = sorted({int(t["id"]) for t in tasks if t.get("id") is not None})
+    return creators, task_ids

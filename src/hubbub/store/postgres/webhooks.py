@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from psycopg.rows import DictRow
 
-from hubbub.core.events import StoredEvent
+from hubbub.core.events import StoredEvent, task_subjects
 from hubbub.core.models import WebhookDelivery
 from hubbub.core.store import (
     DeliveryAttempt,
@@ -54,9 +54,7 @@ async def scan(conn: Conn, limit: int) -> WebhookScan:
             )
     if not events:
         return WebhookScan(start, upto, [])
-    tasks = [e.payload.get("task") or {} for e in events]
-    creators = sorted({str(t["created_by"]) for t in tasks if t.get("created_by")})
-    task_ids = sorted({int(t["id"]) for t in tasks if t.get("id") is not None})
+    creators, task_ids = task_subjects(events)
     return WebhookScan(
         start,
         upto,
