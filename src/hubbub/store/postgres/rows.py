@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -11,6 +9,10 @@ from psycopg.rows import DictRow, tuple_row
 from pydantic import TypeAdapter
 
 from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message, SearchHit, User
+from hubbub.store.times import maybe_time as maybe_time
+from hubbub.store.times import now_us as now_us
+from hubbub.store.times import to_time as to_time
+from hubbub.store.times import to_us as to_us
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[DictRow]
@@ -77,25 +79,6 @@ async def all_rows(conn: Conn, sql: str, params: Any = None) -> list[DictRow]:
     """Every row of ``sql``."""
     cursor = await conn.execute(sql, params)
     return await cursor.fetchall()
-
-
-def now_us() -> int:
-    """The current time in integer microseconds, as stored."""
-    return time.time_ns() // 1000
-
-
-def to_time(us: int) -> datetime:
-    """A stored time as an aware UTC datetime."""
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
-
-
-def to_us(value: datetime) -> int:
-    """An aware datetime as stored microseconds."""
-    return int(value.timestamp() * 1_000_000)
-
-
-def maybe_time(us: int | None) -> datetime | None:
-    return None if us is None else to_time(us)
 
 
 def agent(row: DictRow) -> Agent:

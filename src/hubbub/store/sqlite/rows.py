@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-import time
-from datetime import UTC, datetime
 from typing import TypeVar
 
 import orjson
 from pydantic import TypeAdapter
 
 from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message, SearchHit, User
+from hubbub.store.times import maybe_time as maybe_time
+from hubbub.store.times import now_us as now_us
+from hubbub.store.times import to_time as to_time
+from hubbub.store.times import to_us as to_us
 
 T = TypeVar("T")
 
@@ -50,25 +52,6 @@ def parse_all(adapter: TypeAdapter[list[T]], cursor: sqlite3.Cursor) -> list[T]:
 MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 INBOX_ITEMS: TypeAdapter[list[InboxItem]] = TypeAdapter(list[InboxItem])
 SEARCH_HITS: TypeAdapter[list[SearchHit]] = TypeAdapter(list[SearchHit])
-
-
-def now_us() -> int:
-    """The current time in integer microseconds, as stored."""
-    return time.time_ns() // 1000
-
-
-def to_time(us: int) -> datetime:
-    """A stored time as an aware UTC datetime."""
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
-
-
-def to_us(value: datetime) -> int:
-    """An aware datetime as stored microseconds."""
-    return int(value.timestamp() * 1_000_000)
-
-
-def maybe_time(us: int | None) -> datetime | None:
-    return None if us is None else to_time(us)
 
 
 def agent(row: sqlite3.Row) -> Agent:
