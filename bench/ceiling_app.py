@@ -1,8 +1,9 @@
 """The ceiling servers: the least a hub-like endpoint can do on this machine.
 
 Run as ``python -m bench.ceiling_app --mode bare|insert --port N [--db FILE --sync FULL]``.
-Both serve Starlette under uvicorn with the settings ``hubbub serve`` uses (default loop and
-HTTP parser, so uvloop and httptools; no access log, no server header):
+Both serve Starlette under uvicorn with the settings ``hubbub serve`` uses (default loop, so
+uvloop; the hub's httptools protocol with its default head limits; no access log, no server
+header):
 
 - ``bare``: ``POST /api/v1/channels/general/messages`` reads the JSON body and answers 201
   with a small JSON object; ``GET /api/v1/ping`` answers a small JSON object.
@@ -27,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hubbub.server.http import HeadLimits, protocol
 from hubbub.store.sqlite.engine import SYNCHRONOUS, connect
 
 JSON = "application/json"
@@ -87,6 +89,7 @@ def main() -> None:
         build(args.mode, args.db, args.sync),
         host="127.0.0.1",
         port=args.port,
+        http=protocol(HeadLimits()),
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -1,9 +1,12 @@
 """A real webhook receiver: an HTTP server on 127.0.0.1, port 0, in a thread, that records
-every request and answers with the statuses it is told to."""
+every request and answers with the statuses it is told to. A hub sends to it only when its
+settings allow loopback, as a deployment with a receiver on the hub's machine would:
+``ALLOW_LOOPBACK`` (settings) or ``ALLOW_LOOPBACK_ENV`` (a ``hubbub serve`` process)."""
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+ALLOW_LOOPBACK: dict[str, Any] = {"outbound_allow": "127.0.0.0/8"}
+ALLOW_LOOPBACK_ENV = {"HUBBUB_OUTBOUND_ALLOW": "127.0.0.0/8"}
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,11 @@ class Received:
 @dataclass
 class Receiver:
     """What the server has received; ``answers`` are the statuses of the next requests (then
-    ``status``)."""
+    ``status``), each with ``reply`` as the body."""
 
     url: str = ""
     status: int = 200
+    reply: bytes = b"ok"
     answers: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -86,8 +93,8 @@ class Receiver:
 
 
 @contextmanager
-def receiving() -> Iterator[Receiver]:
-    """A receiver listening until the block ends."""
+def receiving(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver listening until the block ends (over TLS with ``tls``, a server context)."""
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -97,18 +104,21 @@ def receiving() -> Iterator[Receiver]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             receiver.record(Received(self.path, headers, body, status, time.monotonic()))
             self.send_response(status)
-            self.send_header("Content-Length", "2")
+            self.send_header("Content-Length", str(len(receiver.reply)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(receiver.reply)
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # quiet: the test reads what arrived instead
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
     thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "http" if tls is None else "https"
+    receiver.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     try:
         yield receiver
     finally:

@@ -128,6 +128,7 @@ def test_importing_all_of_core_loads_no_forbidden_module() -> None:
 def test_hubbub_exports_exactly_its_public_api() -> None:
     assert hubbub.__all__ == [
         "AsyncClient",
+        "BadRequest",
         "Client",
         "Conflict",
         "Forbidden",

@@ -29,8 +29,9 @@ _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
 def _api_routes() -> list[tuple[str, str, bool]]:
-    """(method, path template, takes a body) for every /api/v1 route but /health, from the
-    app's routing table; whether a route takes a body comes from its OpenAPI description."""
+    """(method, path template, takes a body) for every /api/v1 route that needs a key (all but
+    /health and /ready), from the app's routing table; whether a route takes a body comes
+    from its OpenAPI description."""
     app = create_app(Settings(db=str(Path(tempfile.gettempdir()) / "unopened.db"), provision=False))
 
     async def fetch() -> Any:
@@ -39,10 +40,11 @@ def _api_routes() -> list[tuple[str, str, bool]]:
             return (await http.get("/openapi.json")).json()
 
     documented = asyncio.run(fetch())["paths"]
+    keyless = {e.path for e in app.state.endpoints if e.auth == "none"}
     found = []
     for route in app.routes:
         path = getattr(route, "path", "")
-        if not path.startswith(API + "/") or path == f"{API}/health":
+        if not path.startswith(API + "/") or path in keyless:
             continue
         for method in sorted(getattr(route, "methods", None) or ()):
             if method == "HEAD":

@@ -319,7 +319,7 @@ async def test_integration_events_within_scope_and_target_only(
     problem(await creator.event("trigger", "k2", title="t", target="cap:web"), 403)
     problem(await creator.event("resolve", "k"), 403, "missing_scope")
     problem(await creator.event("trigger", "k3", target="cap:db"), 422, "invalid")
-    problem(await creator.event("trigger", "", **fire), 422, "invalid")
+    problem(await creator.event("trigger", "", **fire), 422, "bad_dedupe_key")
     problem(await creator.event("explode", "k", **fire), 422, "invalid")
     problem(await creator.event("trigger", "k", extra=1, **fire), 422, "invalid")
     problem(await creator.event("trigger", "k4", title="t", target="#nowhere"), 403)
@@ -398,12 +398,14 @@ def test_the_cli_and_the_sdk_manage_and_use_integrations(live_hub: LiveHub) -> N
             "cap:*",
             "--webhook",
             "http://127.0.0.1:9/unreachable",
+            "--allow-private",  # loopback: the admin vouches for this destination
             "--rate-limit",
             "50",
             "--json",
         )
     )
     assert made["integration"]["rate_limit"] == 50
+    assert made["integration"]["allow_private"] is True
     with Client(url=live_hub.url, key=made["token"]) as client:
         fired = client.integration_event("trigger", "job-1", title="build red", target="cap:ci")
         assert (fired.outcome, fired.task and fired.task.created_by) == ("created", name)

@@ -55,7 +55,7 @@ async def test_pages_go_forward_after_and_backward_before(alpha: AgentClient) ->
     assert (empty["messages"], empty["cursor"], empty["has_more"]) == ([], ids[4], False)
 
     both = await alpha.get("/channels/general/messages", params={"after": 1, "before": 3})
-    problem(both, 422, "invalid")
+    problem(both, 422, "bad_range")
 
 
 async def test_content_of_exactly_the_limit_is_accepted(alpha: AgentClient) -> None:

@@ -385,7 +385,7 @@ async def test_bad_tasks_are_refused_and_change_nothing(
         ({"title": "t", "target": "@lap-beta", "max_attempts": 0}, 422, "invalid"),
         ({"title": "t", "target": "@lap-beta", "priority": 10**7}, 422, "invalid"),
         ({"title": "t", "target": "@lap-beta", "labels": ["Not Ok"]}, 422, "bad_name"),
-        ({"title": "t", "target": "@lap-beta", "dedupe_key": ""}, 422, "invalid"),
+        ({"title": "t", "target": "@lap-beta", "dedupe_key": ""}, 422, "bad_dedupe_key"),
         ({"title": "t", "target": "@lap-beta", "due_at": "2030-01-01T00:00:00"}, 422, "invalid"),
         ({"title": "t", "target": "@lap-beta", "callback_secret": "s"}, 422, "bad_callback"),
         ({"title": "t", "target": "@lap-beta", "callback_url": "ftp://x"}, 422, "bad_callback"),

@@ -20,12 +20,19 @@ from hubbub.store import open_store
 from tests.clients import API, AgentClient, HubFactory, InProcessHub, Json, problem
 from tests.live import LiveHub, running_hub
 from tests.realtime import eventually
-from tests.receiver import Received, Receiver, receiving
+from tests.receiver import (
+    ALLOW_LOOPBACK,
+    ALLOW_LOOPBACK_ENV,
+    Received,
+    Receiver,
+    receiving,
+)
 
 pytestmark = pytest.mark.anyio
 
 DOCS = Path(__file__).parent.parent / "docs" / "integrations.md"
-FAST = {"webhook_backoff_seconds": 0.05, "webhook_backoff_max_seconds": 0.4}
+# Fast retries, to a receiver on loopback (allowed, as for a receiver on the hub's machine).
+FAST = {"webhook_backoff_seconds": 0.05, "webhook_backoff_max_seconds": 0.4, **ALLOW_LOOPBACK}
 LIFECYCLE = ["task.created", "task.claimed", "task.progress", "task.completed"]
 
 
@@ -274,7 +281,7 @@ async def test_revoking_an_integration_drops_its_pending_deliveries(
 ) -> None:
     with receiving() as receiver:
         receiver.status = 503
-        async with hub_factory(webhook_backoff_seconds=30) as hub:
+        async with hub_factory(webhook_backoff_seconds=30, **ALLOW_LOOPBACK) as hub:
             made = await integrate(hub, receiver.url + "/hook")
             await event(hub, made["token"], "trigger", "k", title="t", target="cap:x")
             await eventually(lambda: _some(receiver.all()), within=20)
@@ -297,7 +304,8 @@ async def test_events_committed_while_no_sender_ran_go_out_when_one_starts(
 ) -> None:
     db = new_database()
     with receiving() as receiver:
-        offline = Hub(open_store(db))  # a hub without its sender, as a tool might open one
+        # A hub without its sender, as a tool might open one.
+        offline = Hub(open_store(db), outbound=Settings(**ALLOW_LOOPBACK).outbound_policy())
         await offline.open()
         made = await offline.integrations.create(
             "alerts",
@@ -328,6 +336,7 @@ def test_exactly_once_in_order_across_a_hub_restart(tmp_path: Path) -> None:
     env = {
         "HUBBUB_WEBHOOK_BACKOFF_SECONDS": "0.05",
         "HUBBUB_WEBHOOK_BACKOFF_MAX_SECONDS": "0.3",
+        **ALLOW_LOOPBACK_ENV,
     }
     with receiving() as receiver:
         with running_hub(tmp_path, env=env) as first:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hubbub.core.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     HubbubError,
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncClient",
+    "BadRequest",
     "Client",
     "Conflict",
     "Forbidden",

@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hubbub.core.limits import Limits
+from hubbub.core.outbound import OutboundPolicy, parse_networks
 from hubbub.paths import default_database
 
 if TYPE_CHECKING:
@@ -51,6 +52,13 @@ class Settings(BaseModel):
         "cheap); NORMAL may lose the last commits on power loss, never on a crash.",
     )
     readers: int = Field(4, ge=1, le=64, description="SQLite reader threads.")
+    lock_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="SQLite: longest a write waits for a lock held by another process (the "
+        "`sqlite3` shell, a second hub on the same file) before it is refused `503 db_locked`.",
+    )
     postgres_pool_min: int = Field(
         1, ge=0, le=1000, description="PostgreSQL: reader connections each process keeps open."
     )
@@ -85,6 +93,28 @@ class Settings(BaseModel):
     max_metadata_bytes: int = Field(8 * 1024, ge=2, description="Largest message metadata JSON.")
     max_body_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest JSON request body, in bytes."
+    )
+    max_header_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request head (the URL and every header field), in bytes; a "
+        "larger one is answered `431 headers_too_large` and the connection closed.",
+    )
+    max_headers: int = Field(
+        100,
+        ge=8,
+        le=1000,
+        description="Most header fields a request may send; more are answered "
+        "`431 headers_too_large` and the connection closed.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Longest a request head may take to arrive, counted from the connection "
+        "opening or the previous response ending; a connection still short of a whole head "
+        "then is closed.",
     )
     channel_creates_per_hour: int = Field(
         30, ge=1, description="New channels one agent may create per hour."
@@ -144,6 +174,14 @@ class Settings(BaseModel):
     webhook_backoff_max_seconds: float = Field(
         900.0, gt=0, description="Longest wait between two webhook attempts."
     )
+    outbound_allow: str | None = Field(
+        None,
+        description="Comma-separated networks (`127.0.0.0/8, 10.20.0.0/16, fd00::/8`) that "
+        "webhooks and task callbacks may reach although they are not public. By default the "
+        "hub sends only to public addresses: never to loopback, private, link-local, "
+        "carrier-grade NAT, multicast or other special ones. Cloud metadata addresses stay "
+        "refused unless listed alone (`169.254.169.254/32`).",
+    )
     tool_wait_seconds: float = Field(
         30.0,
         ge=1,
@@ -160,6 +198,17 @@ class Settings(BaseModel):
         "info", description="Log verbosity."
     )
     access_log: bool = Field(False, description="Log every HTTP request.")
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _networks(cls, value: str | None) -> str | None:
+        """Refuse a list with an entry that is not a network, saying which."""
+        parse_networks(value)
+        return value
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """Where webhooks and task callbacks may go: public addresses and ``outbound_allow``."""
+        return OutboundPolicy(parse_networks(self.outbound_allow))
 
     def allowed_origins(self) -> frozenset[str]:
         """The origins of ``mcp_allowed_origins``, without trailing slashes."""

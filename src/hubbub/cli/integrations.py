@@ -48,6 +48,14 @@ def create(
     webhook: Annotated[
         str | None, typer.Option(help="URL that receives the events of the tasks it creates.")
     ] = None,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="Let the webhook reach addresses the hub otherwise refuses (loopback, private "
+            "networks; never a cloud metadata address).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an integration and print its token (and webhook secret) once."""
@@ -60,6 +68,7 @@ def create(
             rate_limit=rate_limit,
             rate_burst=burst,
             webhook_url=webhook,
+            allow_private=allow_private,
         )
 
     def show(data: NewIntegration) -> None:

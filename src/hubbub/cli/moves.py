@@ -175,6 +175,7 @@ def load(
         **_summary(moved, time.monotonic() - started),
         "migrated": [step.version for step in applied],
         "next_ids": moved.following,
+        "nul_replaced": moved.replaced,
     }
     if as_json:
         typer.echo(json_text(summary))
@@ -190,6 +191,16 @@ def load(
         highlight=False,
         soft_wrap=True,
     )
+    if moved.replaced:
+        # Text an older hub stored with NUL, which this version no longer takes: said, not
+        # silently changed.
+        where = ", ".join(f"{column} ({count:,})" for column, count in moved.replaced.items())
+        console.print(
+            f"Replaced {sum(moved.replaced.values()):,} NUL characters (U+0000) with U+FFFD: "
+            f"{escape(where)}.",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def migrate(
@@ -202,7 +213,9 @@ def migrate(
 ) -> None:
     """Apply the schema migrations the database lacks, each in its own transaction, and say
     which. 'hubbub serve' does this on start unless started with --no-migrate; with several
-    hub processes, run it once as a deployment step."""
+    hub processes, run it once as a deployment step. Also warns of agents one machine
+    registered in another machine's namespace, which no key may act as."""
+    from hubbub.core import machines
     from hubbub.store import transfer
 
     with reporting():
@@ -216,6 +229,8 @@ def migrate(
                     console.print(f"applied {step.version:04d} {step.name}", highlight=False)
 
             applied = asyncio.run(target.migrate(say))
+        registered, agents = asyncio.run(target.namespaces())
+    misplaced = machines.misplaced(agents, registered)
     # Once migrated, the database is at this build's schema (whoever applied which step).
     version, pending = (state.version, state.pending) if check else (state.latest, [])
     if as_json:
@@ -225,10 +240,21 @@ def migrate(
             "latest": state.latest,
             "applied": [_step(step) for step in applied],
             "pending": [_step(step) for step in pending],
+            "misplaced": [
+                {"agent": m.agent, "machine": m.machine, "owner": m.owner} for m in misplaced
+            ],
         }
         typer.echo(json_text(report))
     else:
         _show(target.shown, version, state.latest, pending)
+        if misplaced:
+            # Part of the report, but not a failure: the exit code keeps saying only whether
+            # migrations are pending, which deployment scripts branch on.
+            console.print(
+                f"[yellow]warning[/yellow]: {escape(machines.warning(misplaced))}",
+                highlight=False,
+                soft_wrap=True,
+            )
     if pending:
         raise typer.Exit(EXIT_ERROR)
 

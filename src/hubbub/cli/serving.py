@@ -17,6 +17,7 @@ from hubbub import __version__
 from hubbub.cli.output import console, reporting
 from hubbub.core.hub import Hub
 from hubbub.server import create_app
+from hubbub.server.http import HeadLimits, protocol
 from hubbub.server.provision import Provisioned
 from hubbub.settings import Settings
 from hubbub.store import is_postgres, open_store
@@ -98,6 +99,7 @@ async def _check_database(settings: Settings) -> None:
         pool_max=1,
         statement_timeout=settings.postgres_statement_timeout_seconds,
         migrate=settings.migrate,
+        lock_timeout=settings.lock_timeout_seconds,
     )
     await store.open()
     await store.close()
@@ -133,8 +135,14 @@ def run(settings: Settings, config_file: Path) -> None:
         asyncio.run(_check_database(settings))
         app = create_app(settings, url=url, config_path=config_file)
     loopback = _is_loopback(settings.host)
+    limits = HeadLimits(
+        max_bytes=settings.max_header_bytes,
+        max_fields=settings.max_headers,
+        timeout=settings.header_timeout_seconds,
+    )
     server_config = uvicorn.Config(
         app,
+        http=protocol(limits),  # httptools with head limits; h11 is never used
         log_level=settings.log_level,
         access_log=settings.access_log,
         timeout_graceful_shutdown=5,

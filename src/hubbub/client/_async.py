@@ -462,9 +462,11 @@ class AsyncClient:
         rate_limit: float | None = None,
         rate_burst: float | None = None,
         webhook_url: str | None = None,
+        allow_private: bool = False,
     ) -> NewIntegration:
         """Create an integration; its token and webhook secret are shown once (needs the
-        admin key)."""
+        admin key). ``allow_private`` lets its webhook reach addresses the hub otherwise
+        refuses (loopback, private networks…)."""
         return await self.call(
             ops.create_integration(
                 name,
@@ -474,6 +476,7 @@ class AsyncClient:
                 rate_limit=rate_limit,
                 rate_burst=rate_burst,
                 webhook_url=webhook_url,
+                allow_private=allow_private,
             )
         )
 

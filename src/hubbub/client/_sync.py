@@ -456,9 +456,11 @@ class Client:
         rate_limit: float | None = None,
         rate_burst: float | None = None,
         webhook_url: str | None = None,
+        allow_private: bool = False,
     ) -> NewIntegration:
         """Create an integration; its token and webhook secret are shown once (needs the
-        admin key)."""
+        admin key). ``allow_private`` lets its webhook reach addresses the hub otherwise
+        refuses (loopback, private networks…)."""
         return self.call(
             ops.create_integration(
                 name,
@@ -468,6 +470,7 @@ class Client:
                 rate_limit=rate_limit,
                 rate_burst=rate_burst,
                 webhook_url=webhook_url,
+                allow_private=allow_private,
             )
         )
 

@@ -502,6 +502,7 @@ def create_integration(
     rate_limit: float | None = None,
     rate_burst: float | None = None,
     webhook_url: str | None = None,
+    allow_private: bool = False,
 ) -> Operation[NewIntegration]:
     body = _present(
         name=name,
@@ -511,6 +512,7 @@ def create_integration(
         rate_limit=rate_limit,
         rate_burst=rate_burst,
         webhook_url=webhook_url,
+        allow_private=allow_private or None,
     )
     return Operation("POST", f"{API}/admin/integrations", NewIntegration, body=body, admin=True)
 

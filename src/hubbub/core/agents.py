@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import get_args
 
-from hubbub.core import names
+from hubbub.core import machines, names
 from hubbub.core.cache import TtlCache
 from hubbub.core.errors import Forbidden, InvalidInput, NotFound
 from hubbub.core.keys import Credential
@@ -20,24 +20,36 @@ VISIBILITIES: tuple[str, ...] = get_args(AgentVisibility)
 class AgentService:
     """Resolve the acting agent of a request and manage agent profiles."""
 
-    def __init__(self, store: Store, limits: Limits, *, cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        limits: Limits,
+        *,
+        cache_seconds: float = 5.0,
+        machine_names: machines.MachineNames | None = None,
+    ) -> None:
         self._store = store
         self._limits = limits
         self._cache: TtlCache[str, Agent] = TtlCache(cache_seconds)
+        # Shared with the key service, which refreshes it when a new machine gets a key.
+        self._machines = machine_names or machines.MachineNames(store, cache_seconds)
 
     async def act_as(self, credential: Credential, name: str) -> Agent:
         """The agent ``name`` for this credential, registering it on first use.
 
-        A machine key acts only as ``{machine}-…`` agents; the admin key as any existing one;
-        an integration token only as its own integration's agent.
+        A machine key acts only as ``{machine}-…`` agents whose name no longer machine owns
+        (see :mod:`hubbub.core.machines`); the admin key as any existing one; an integration
+        token only as its own integration's agent.
         """
         names.check_agent(name)
         hit = self._cache.entry(name)
         if hit is not None:
             agent = hit[0]
             self._authorize(credential, agent.name, agent.machine, agent.kind)
+            await self._check_owner(credential, name)
             return agent
         self._authorize(credential, name)
+        await self._check_owner(credential, name)
         if credential.kind != "machine":
             found = await self._store.agent(name)
             if found is None:
@@ -49,6 +61,26 @@ class AgentService:
             self._authorize(credential, agent.name, agent.machine, agent.kind)
         self.remember(agent)
         return agent
+
+    async def _check_owner(self, credential: Credential, name: str) -> None:
+        """A machine key's agent name must not belong to a longer machine: the key for
+        ``vm`` may not act as ``vm-x-api`` once machine ``vm-x`` has a key."""
+        machine = credential.machine
+        if credential.kind != "machine" or machine is None:
+            return
+        # Most names have no hyphen past the machine's: no other machine can own them, and
+        # the request needs no machine names at all.
+        if not machines.may_belong_elsewhere(name, machine):
+            return
+        belongs = machines.owner(name, await self._machines.get())
+        # The name starts with the key's machine (checked before), so an owner with a longer
+        # name is another machine; a shorter one only means the cached names predate the key.
+        if belongs is not None and len(belongs) > len(machine):
+            raise Forbidden(
+                f"the agent name {name!r} belongs to machine {belongs!r} (the longest machine "
+                f"name it starts with), not to this key's machine {machine!r}",
+                code="wrong_machine",
+            )
 
     @staticmethod
     def _authorize(
@@ -69,7 +101,14 @@ class AgentService:
             return
         assert credential.machine is not None
         owned = (machine is None or machine == credential.machine) and kind == "agent"
-        if not (owned and names.agent_belongs_to(name, credential.machine)):
+        named = names.agent_belongs_to(name, credential.machine)
+        if named and kind == "agent" and not owned:
+            raise Forbidden(
+                f"agent {name!r} was registered by machine {machine!r}: this key, of machine "
+                f"{credential.machine!r}, may not act as it",
+                code="wrong_machine",
+            )
+        if not (owned and named):
             raise Forbidden(
                 f"this key belongs to machine {credential.machine!r} and may act only as "
                 f"agents named '{credential.machine}-…', not {name!r}",

@@ -1,6 +1,7 @@
 """The one exception tree. Every failure the hub reports is one of these.
 
     HubbubError                 500 internal
+    ├── BadRequest              400 bad_request
     ├── InvalidInput            422 invalid
     ├── Unauthorized            401 unauthorized
     ├── Forbidden               403 forbidden
@@ -35,6 +36,14 @@ class HubbubError(Exception):
 
     def __str__(self) -> str:
         return self.detail
+
+
+class BadRequest(HubbubError):
+    """The request itself is malformed: a header sent twice, a body that is not JSON."""
+
+    status = 400
+    default_code = "bad_request"
+    title = "Bad request"
 
 
 class InvalidInput(HubbubError):
@@ -106,6 +115,7 @@ class Unavailable(HubbubError):
 
 
 ERROR_CLASSES: tuple[type[HubbubError], ...] = (
+    BadRequest,
     InvalidInput,
     Unauthorized,
     Forbidden,

@@ -7,16 +7,20 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
+from hubbub.core import machines
 from hubbub.core.agents import AgentService
 from hubbub.core.bus import EventBus
 from hubbub.core.channels import ChannelService
+from hubbub.core.errors import Unavailable
 from hubbub.core.feed import FeedService
 from hubbub.core.inbox import InboxService
 from hubbub.core.integrations import IntegrationService
 from hubbub.core.keys import KeyService
 from hubbub.core.limits import Limits
 from hubbub.core.messages import MessageService
+from hubbub.core.outbound import OutboundPolicy
 from hubbub.core.presence import PresenceService
+from hubbub.core.readiness import ReadinessService
 from hubbub.core.search import SearchService
 from hubbub.core.store import Store
 from hubbub.core.tasks import TaskService
@@ -38,27 +42,35 @@ class Hub:
         bus: EventBus | None = None,
         cache_seconds: float = 5.0,
         webhooks: WebhookPolicy | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.limits = limits or Limits()
         self.keys = KeyService(store, cache_seconds=cache_seconds)
         self.users = UserService(store)
-        self.agents = AgentService(store, self.limits, cache_seconds=cache_seconds)
+        self.agents = AgentService(
+            store, self.limits, cache_seconds=cache_seconds, machine_names=self.keys.machines
+        )
         self.channels = ChannelService(store, self.limits, cache_seconds=cache_seconds)
         self.feed = FeedService(store, bus, self.channels, max_wait=self.limits.max_wait_seconds)
         self.messages = MessageService(store, self.limits, self.channels, self.feed)
         self.inbox = InboxService(store, self.limits, self.channels, self.feed)
         self.search = SearchService(store, self.channels)
-        self.tasks = TaskService(store, self.limits, self.channels, self.feed)
+        # Where webhooks and task callbacks may go (public addresses only, by default).
+        self.outbound = outbound or OutboundPolicy()
+        self.tasks = TaskService(store, self.limits, self.channels, self.feed, self.outbound)
         self.presence = PresenceService(
             store,
             self.agents,
             ttl=self.limits.presence_ttl_seconds,
             prune_after=self.limits.prune_after_seconds,
         )
-        self.integrations = IntegrationService(store, self.limits, self.keys, self.tasks)
+        self.integrations = IntegrationService(
+            store, self.limits, self.keys, self.tasks, self.outbound
+        )
         self.webhooks = WebhookService(store, bus, webhooks)
+        self.readiness = ReadinessService(store)
 
     async def maintain(self, stop: asyncio.Event) -> None:
         """Until ``stop``: mark silent agents offline every quarter presence TTL (at most every
@@ -79,12 +91,15 @@ class Hub:
                 if days > 0 and loop.time() - last_prune >= 60:
                     last_prune = loop.time()
                     await self.store.prune_events(datetime.now(UTC) - timedelta(days=days))
+            except Unavailable as error:  # the database's trouble, said once a round
+                log.warning("maintenance skipped: %s", error)
             except Exception:  # the next round may succeed; the hub keeps serving
                 log.exception("maintenance failed")
         await leases
 
     async def _sweep_leases(self, stop: asyncio.Event) -> None:
         """Until ``stop``: return tasks whose lease ran out to open (or fail them)."""
+        said = ""  # the database's trouble, said when it starts or changes, not twice a second
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), LEASE_SWEEP_SECONDS)
@@ -92,6 +107,11 @@ class Hub:
                 return
             try:
                 await self.tasks.sweep()
+                said = ""
+            except Unavailable as error:
+                if str(error) != said:
+                    said = str(error)
+                    log.warning("lease sweeps skipped: %s", error)
             except Exception:  # the next round may succeed
                 log.exception("lease sweep failed")
 
@@ -106,6 +126,11 @@ class Hub:
         await self.store.open(None if self.bus is None else self.bus.publish)
         if self.bus is not None:
             await self.bus.start(self.store)
+        # Agents one machine registered in another's namespace, before the hub refused that,
+        # are unusable: say so once, for the operator (the hub serves on regardless).
+        misplaced = await machines.scan(self.store)
+        if misplaced:
+            log.warning("%s", machines.warning(misplaced))
 
     async def close(self) -> None:
         """End every subscription, then flush and close the store."""

@@ -2,7 +2,8 @@
 
 The admin creates one with a name (also the name of its agent, of kind ``integration``, that
 stamps everything it creates), scopes, the targets and channels it may use, its own rate
-limit and optionally a webhook URL. The token and the webhook secret are shown once.
+limit and optionally a webhook URL (with ``allow_private``, one that may reach addresses the
+hub otherwise refuses). The token and the webhook secret are shown once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hubbub.core.models import (
     Task,
     WebhookDelivery,
 )
+from hubbub.core.outbound import OutboundPolicy
 from hubbub.core.scopes import (
     Grant,
     check_channel_patterns,
@@ -34,7 +36,7 @@ from hubbub.core.scopes import (
 )
 from hubbub.core.store import DeliveryQuery, IntegrationSpec, Store, TaskEdit
 from hubbub.core.tasks import MAX_PRIORITY, MAX_TITLE, TaskDraft, TaskService
-from hubbub.core.webhooks import check_url
+from hubbub.core.webhooks import check_url, outcome
 
 SECRET_PREFIX = "whsec_"
 DELIVERY_STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
@@ -68,11 +70,19 @@ class IntegrationService:
     """Create, list and revoke integrations; apply their events to tasks; show webhook
     deliveries."""
 
-    def __init__(self, store: Store, limits: Limits, keys: KeyService, tasks: TaskService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        limits: Limits,
+        keys: KeyService,
+        tasks: TaskService,
+        outbound: OutboundPolicy | None = None,
+    ) -> None:
         self._store = store
         self._limits = limits
         self._keys = keys
         self._tasks = tasks
+        self._outbound = outbound or OutboundPolicy()
 
     async def create(
         self,
@@ -84,9 +94,16 @@ class IntegrationService:
         rate_limit: float = 20.0,
         rate_burst: float = 40.0,
         webhook_url: str | None = None,
+        allow_private: bool = False,
     ) -> NewIntegration:
-        """A new integration; its token (and webhook secret) are in the answer only."""
+        """A new integration; its token (and webhook secret) are in the answer only. Only
+        the admin creates integrations, so ``allow_private`` is the admin registering its
+        webhook URL as a destination that may reach non-public addresses (never a cloud
+        metadata one)."""
         names.check_agent(name)
+        if webhook_url is not None:
+            check_url(webhook_url)
+            self._outbound.check_url(webhook_url, allow_private=allow_private)
         if not 0 < rate_limit <= MAX_RATE:
             raise InvalidInput(f"rate_limit must be above 0 and at most {MAX_RATE:g}")
         if not 1 <= rate_burst <= MAX_RATE:
@@ -100,10 +117,11 @@ class IntegrationService:
             channels=check_channel_patterns(channels),
             rate_limit=rate_limit,
             rate_burst=rate_burst,
-            webhook_url=None if webhook_url is None else check_url(webhook_url),
+            webhook_url=webhook_url,
             webhook_secret=secret,
             prefix=token[:12],
             digest=digest(token),
+            allow_private=allow_private and webhook_url is not None,
         )
         made = await self._store.create_integration(spec)
         return NewIntegration(token=token, webhook_secret=secret, integration=made)
@@ -153,7 +171,9 @@ class IntegrationService:
         limit: int = 50,
     ) -> list[WebhookDelivery]:
         """The deliveries to a task's callback URL, newest first: for its creator, or a
-        request made with the admin key."""
+        request made with the admin key. Only the admin sees what receivers answered: the
+        creator gets each attempt's outcome (``HTTP 500``, ``ConnectError``…), never the
+        text that came back, so a callback cannot read what answers at an address."""
         task = await self._tasks.get(agent, task_id, admin=admin)
         if not admin and task.created_by != agent.name:
             raise Forbidden(
@@ -161,9 +181,12 @@ class IntegrationService:
                 "callback deliveries",
                 code="not_creator",
             )
-        return await self._store.deliveries(
+        found = await self._store.deliveries(
             DeliveryQuery(task_id=task_id, status=check_status(status), before=before, limit=limit)
         )
+        if admin:
+            return found
+        return [d.model_copy(update={"last_error": outcome(d.last_error)}) for d in found]
 
     async def ingest(
         self, agent: Agent, grant: Grant, event: IntegrationEvent
@@ -175,7 +198,8 @@ class IntegrationService:
         key = event.dedupe_key
         if not (0 < len(key) <= MAX_DEDUPE_KEY and key.isprintable()):
             raise InvalidInput(
-                f"dedupe_key must be 1-{MAX_DEDUPE_KEY} printable characters", code="invalid"
+                f"dedupe_key must be 1-{MAX_DEDUPE_KEY} printable characters",
+                code="bad_dedupe_key",
             )
         if event.action == "trigger":
             return await self._trigger(agent, grant, event)

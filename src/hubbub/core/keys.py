@@ -10,7 +10,8 @@ from typing import Literal
 
 from hubbub.core import names
 from hubbub.core.cache import TtlCache
-from hubbub.core.errors import InvalidInput, NotFound, Unauthorized
+from hubbub.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from hubbub.core.machines import MachineNames
 from hubbub.core.models import KeyInfo, KeyKind, NewKey
 from hubbub.core.scopes import Grant
 from hubbub.core.store import Store
@@ -29,6 +30,18 @@ def new_secret(kind: KeyKind) -> str:
     """A fresh random key; admin keys say so in their prefix."""
     body = secrets.token_urlsafe(32)
     return f"{KEY_PREFIX}admin_{body}" if kind == "admin" else f"{KEY_PREFIX}{body}"
+
+
+def check_revocable(key: KeyInfo, live_admins: int) -> None:
+    """Refuse to revoke the last admin credential: without one, no one could manage keys
+    again. ``live_admins`` counts every live admin credential, ``key`` included; the store
+    counts them in the write that revokes, so two revocations cannot both pass."""
+    if key.kind == "admin" and key.revoked_at is None and live_admins <= 1:
+        raise Conflict(
+            f"key {key.id} is the last admin credential: create another admin key before "
+            "revoking it",
+            code="last_admin",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +63,19 @@ class KeyService:
     """Issue, list, revoke and verify keys.
 
     Verified keys are cached for ``cache_seconds``; a revocation through this process drops
-    the cache at once, other processes notice within ``cache_seconds``.
+    the cache at once, other processes notice within ``cache_seconds``. So are the registered
+    machine names (:attr:`machines`), which a key for a new machine refreshes.
     """
 
     def __init__(self, store: Store, *, cache_seconds: float = 5.0) -> None:
         self._store = store
         self._cache: TtlCache[str, Credential | None] = TtlCache(cache_seconds)
+        self.machines = MachineNames(store, cache_seconds)
 
     async def create(self, kind: KeyKind, machine: str | None, label: str | None) -> NewKey:
-        """Create a key. Machine keys name their machine; admin keys name none."""
+        """Create a key. Machine keys name their machine; admin keys name none. The first key
+        of a machine whose namespace holds agents other machines registered is refused
+        (``machine_overlap``, see :func:`hubbub.core.machines.check_new`)."""
         if kind == "machine":
             if machine is None:
                 raise InvalidInput("a machine key needs a machine name", code="bad_name")
@@ -69,6 +86,8 @@ class KeyService:
             raise InvalidInput("key label is over 200 characters", code="invalid")
         secret = new_secret(kind)
         info = await self._store.create_key(kind, machine, label, secret[:12], digest(secret))
+        if kind == "machine":
+            self.machines.forget()
         return NewKey(key=secret, info=info)
 
     async def list(self) -> list[KeyInfo]:
@@ -76,7 +95,8 @@ class KeyService:
         return await self._store.list_keys()
 
     async def revoke(self, key_id: int) -> KeyInfo:
-        """Revoke a key; it stops working immediately in this process."""
+        """Revoke a key; it stops working immediately in this process. The last admin
+        credential is refused (``last_admin``, see :func:`check_revocable`)."""
         info = await self._store.revoke_key(key_id)
         if info is None:
             raise NotFound(f"no key with id {key_id}", code="key_not_found")

@@ -387,7 +387,7 @@ class MessageService:
         if not 1 <= limit <= self._limits.max_page:
             raise InvalidInput(f"limit must be 1-{self._limits.max_page}")
         if after is not None and before is not None:
-            raise InvalidInput("give 'after' or 'before', not both")
+            raise InvalidInput("give 'after' or 'before', not both", code="bad_range")
         channel, _ = await self._channels.open(viewer, channel_name)
 
         async def fetch() -> MessagePage:

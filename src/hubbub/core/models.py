@@ -294,6 +294,11 @@ class Integration(Model):
     webhook_url: str | None = Field(
         default=None, description="receives the lifecycle events of the tasks it creates"
     )
+    allow_private: bool = Field(
+        default=False,
+        description="the admin let its webhook reach addresses the hub otherwise refuses "
+        "(loopback, private networks…; never a cloud metadata address)",
+    )
     prefix: str = Field(description="first characters of the token, to recognise it")
     created_at: datetime
     revoked_at: datetime | None = None
@@ -327,7 +332,11 @@ class WebhookDelivery(Model):
     )
     last_attempt_at: datetime | None = None
     last_status: int | None = Field(default=None, description="HTTP status of the last attempt")
-    last_error: str | None = None
+    last_error: str | None = Field(
+        default=None,
+        description="what went wrong in the last attempt; for all but the admin key only its "
+        "outcome (`HTTP 500`, `ConnectError`, `forbidden destination`), never what came back",
+    )
     created_at: datetime
     delivered_at: datetime | None = None
 
@@ -342,3 +351,19 @@ class IntegrationEventResult(Model):
         "active task with that key)"
     )
     task: Task | None = Field(default=None, description="the task, if there is one")
+
+
+class Check(Model):
+    """One thing a hub process needs to serve, and how it stands."""
+
+    name: str = Field(description="`database` (reachable, at this build's schema) or `writer`")
+    ok: bool
+    detail: str = Field(description="`ok`, or what is wrong")
+
+
+class Readiness(Model):
+    """Whether this hub process can serve: its database answers at this build's schema and
+    its writer can commit."""
+
+    ready: bool
+    checks: list[Check]

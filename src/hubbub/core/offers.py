@@ -116,7 +116,7 @@ class Offers:
         if draft.dedupe_key is not None and not _printable(draft.dedupe_key):
             raise InvalidInput(
                 f"dedupe_key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
-                code="invalid",
+                code="bad_dedupe_key",
             )
         if draft.due_at is not None and draft.due_at.tzinfo is None:
             raise InvalidInput("due_at needs a time zone (e.g. a trailing Z)", code="invalid")

@@ -30,7 +30,8 @@ class RateLimiter:
             self._buckets[key] = (tokens, now)
             wait = (1.0 - tokens) / rate
             raise RateLimited(
-                f"over {rate:g} requests a second for this key; retry in {wait:.2f}s",
+                # No wait in the words: retry_after carries it, rounded as the wire says it.
+                f"over {rate:g} requests a second for this key",
                 retry_after=wait,
             )
         self._buckets[key] = (tokens - 1.0, now)

@@ -41,7 +41,7 @@ class SearchService:
         if not 1 <= limit <= MAX_HITS:
             raise InvalidInput(f"limit must be 1-{MAX_HITS}")
         if since is not None and until is not None and since > until:
-            raise InvalidInput("'since' is after 'until'")
+            raise InvalidInput("'since' is after 'until'", code="bad_range")
         channel_id = None
         if channel is not None:
             found, _ = await self._channels.open(viewer, channel.removeprefix("#"))

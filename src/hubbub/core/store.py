@@ -222,6 +222,7 @@ class IntegrationSpec:
     webhook_secret: str | None
     prefix: str
     digest: str
+    allow_private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,7 @@ class DueDelivery:
     created_at: datetime
     next_attempt_at: datetime
     revoked: bool = False
+    allow_private: bool = False  # an admin let this integration's webhook reach any address
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,14 +322,38 @@ class Store(Protocol):
     async def close(self) -> None:
         """Finish pending writes and release connections."""
 
+    async def schema_version(self) -> int:
+        """Read the database: its schema version when it is this build's, else raise the
+        :class:`~hubbub.core.errors.Unavailable` that says why (unreachable, too old…)."""
+        ...
+
+    async def probe(self) -> None:
+        """Commit a real write through the writer, or raise the
+        :class:`~hubbub.core.errors.Unavailable` that says why it cannot."""
+        ...
+
     # keys
     async def create_key(
         self, kind: KeyKind, machine: str | None, label: str | None, prefix: str, digest: str
-    ) -> KeyInfo: ...
+    ) -> KeyInfo:
+        """Create a key. The first key of a machine passes, in the same write, the machine
+        names and the agents in its namespace to :func:`hubbub.core.machines.check_new`,
+        which may refuse it (:class:`Conflict`, ``machine_overlap``; nothing written)."""
+        ...
+
     async def list_keys(self) -> list[KeyInfo]: ...
-    async def revoke_key(self, key_id: int) -> KeyInfo | None: ...
+    async def revoke_key(self, key_id: int) -> KeyInfo | None:
+        """Revoke a key (a revoked one stays as it is); ``None`` if there is none. A live
+        admin key passes, in the same write, the count of live admin credentials to
+        :func:`hubbub.core.keys.check_revocable`, which may refuse it (:class:`Conflict`,
+        ``last_admin``; nothing written)."""
+        ...
+
     async def key_by_digest(self, digest: str) -> StoredKey | None: ...
     async def count_keys(self, kind: KeyKind) -> int: ...
+    async def machine_names(self) -> list[str]:
+        """Every machine a machine key was created for, revoked keys included."""
+        ...
 
     # users
     async def create_user(self, name: str, password_hash: str) -> User:

@@ -34,6 +34,7 @@ from hubbub.core.offers import (
     offer,
     task_target,
 )
+from hubbub.core.outbound import OutboundPolicy
 from hubbub.core.store import Store, StoredTask, TaskChange, TaskQuery
 
 STATUSES: tuple[str, ...] = get_args(TaskStatus)
@@ -64,13 +65,19 @@ class TaskService:
     """Create, list, claim and update tasks; expire leases."""
 
     def __init__(
-        self, store: Store, limits: Limits, channels: ChannelService, feed: FeedService
+        self,
+        store: Store,
+        limits: Limits,
+        channels: ChannelService,
+        feed: FeedService,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self._store = store
         self._limits = limits
         self._channels = channels
         self._feed = feed
         self._offers = Offers(store, limits, channels)
+        self._outbound = outbound or OutboundPolicy()
 
     async def create(
         self, creator: Agent, draft: TaskDraft, *, idempotency_key: str | None = None
@@ -79,8 +86,11 @@ class TaskService:
         ``cap:``/``tag:``, or one post in the ``#channel`` for its members; each offer is an
         inbox item of kind ``task``. An active task of the same creator with the same
         ``dedupe_key`` is bumped instead (no offers); a repeated ``idempotency_key`` returns
-        the task the first request found."""
+        the task the first request found. A ``callback_url`` the hub would never send to
+        (an address it refuses, ``localhost``) is refused here."""
         checked = self._offers.check(draft, idempotency_key)
+        if draft.callback_url is not None:
+            self._outbound.check_url(draft.callback_url)
         if idempotency_key is not None:
             earlier = await self._store.task_by_key(creator.id, idempotency_key)
             if earlier is not None:
@@ -337,6 +347,9 @@ class TaskService:
             raise InvalidInput("after must be 0 or more")
         if status is not None and status not in STATUSES:
             raise InvalidInput(f"bad status {status!r}: one of {', '.join(STATUSES)}")
+        # Every filter is checked before an unknown agent's empty page can be answered.
+        target_value = None if target is None else str(task_target(target))
+        label_value = None if label is None else names.check_tag(label)
         empty = TaskPage(tasks=[], cursor=after, has_more=False)
         holder_id = await self._agent_id(viewer, holder)
         creator_id = await self._agent_id(viewer, created_by)
@@ -345,10 +358,10 @@ class TaskService:
         query = TaskQuery(
             viewer_id=None if admin else viewer.id,
             status=status,  # type: ignore[arg-type]  # checked against STATUSES above
-            target=None if target is None else str(task_target(target)),
+            target=target_value,
             holder_id=holder_id,
             created_by=creator_id,
-            label=None if label is None else names.check_tag(label),
+            label=label_value,
             available_to=viewer.id if available else None,
             after=after,
             limit=limit + 1,

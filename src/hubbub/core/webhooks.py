@@ -6,7 +6,8 @@ integration that created the task, and the task's own callback URL. The sender p
 destination's deliveries in order, one at a time, signed, retrying with exponential backoff
 and jitter until a 2xx, until ``max_attempts`` or until ``max_age`` (then the delivery is
 dead). Both work from the database alone, so a restarted hub carries on where it stopped.
-The HTTP itself is a :class:`Poster`, supplied by the adapter that runs the hub.
+The HTTP itself is a :class:`Poster`, supplied by the adapter that runs the hub; it refuses
+destinations :mod:`hubbub.core.outbound` forbids, and such a delivery is dead at once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from hubbub.core.bus import EventBus
-from hubbub.core.errors import InvalidInput
+from hubbub.core.errors import InvalidInput, Unavailable
 from hubbub.core.events import StoredEvent
 from hubbub.core.store import DeliveryAttempt, DueDelivery, NewDelivery, Store
 
@@ -35,6 +36,7 @@ log = logging.getLogger("hubbub.webhooks")
 
 TASK_EVENT_PREFIX = "task."
 SIGNATURE_HEADER = "X-Hubbub-Signature"
+FORBIDDEN_DESTINATION = "forbidden destination"  # a recorded error's start: refused, not sent
 MAX_URL = 2000
 SCAN_PAGE = 1000
 LEASE_MARGIN = 5.0  # seconds an attempt's claim outlives its timeout
@@ -43,8 +45,12 @@ LEASE_MARGIN = 5.0  # seconds an attempt's claim outlives its timeout
 def check_url(url: str) -> str:
     """Validate a webhook URL: absolute ``http`` or ``https`` with a host, at most 2000
     characters."""
-    parts = urlsplit(url)
-    if len(url) > MAX_URL or parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        host = None
+    if len(url) > MAX_URL or not host or parts.scheme not in ("http", "https"):
         raise InvalidInput(
             f"bad webhook URL {url[:100]!r}: use an absolute http:// or https:// URL",
             code="bad_webhook_url",
@@ -98,19 +104,38 @@ class WebhookPolicy:
 @dataclass(frozen=True, slots=True)
 class PostResult:
     """What one HTTP attempt gave: a status (and for a failure, the start of the answer),
-    or an error before any status came back."""
+    or an error before any status came back; ``permanent`` when trying again cannot help
+    (a forbidden destination).
+
+    ``error`` starts with the hub's own words (``HTTP 503``, ``ConnectTimeout``,
+    ``forbidden destination``); anything the receiver or the network said follows a ``": "``
+    and is shown only to the admin (:func:`outcome`)."""
 
     status: int | None = None
     error: str | None = None
+    permanent: bool = False
 
 
 class Poster(Protocol):
     """Sends one webhook request, within its own timeout (the HTTP client lives with the
-    adapter)."""
+    adapter), only to an address the hub's :class:`~hubbub.core.outbound.OutboundPolicy`
+    allows."""
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
-        """POST ``body`` to ``url``; never raises for what the network or receiver does."""
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], *, allow_private: bool = False
+    ) -> PostResult:
+        """POST ``body`` to ``url`` (``allow_private``: a destination an admin registered,
+        which may reach non-public addresses); never raises for what the network or
+        receiver does."""
         ...
+
+
+def outcome(error: str | None) -> str | None:
+    """A recorded error without what the receiver or the network said: the hub's own words
+    before the first ``": "`` (``HTTP 500``, ``ConnectError``, ``forbidden destination``).
+    Whoever is not the admin sees only this, so a callback URL cannot be used to read
+    what answers at some address."""
+    return None if error is None else error.split(": ", 1)[0]
 
 
 def deliveries_for(
@@ -203,6 +228,8 @@ class WebhookService:
                         last_prune = loop.time()
                         cutoff = datetime.now(UTC) - timedelta(days=self.policy.retention_days)
                         await self._store.prune_deliveries(cutoff)
+                except Unavailable as error:  # the database's trouble, said once a round
+                    log.warning("webhook round skipped: %s", error)
                 except Exception:  # the next round may succeed; the hub keeps serving
                     log.exception("webhook round failed")
                 await _first_of(stop, self._wake, max(wait, 0.01))
@@ -253,7 +280,7 @@ class WebhookService:
         body = head.body.encode()
         sent = headers(head.id, head.event_type, head.secret, body)
         try:
-            result = await poster.post(head.url, body, sent)
+            result = await poster.post(head.url, body, sent, allow_private=head.allow_private)
         except asyncio.CancelledError:  # a shutdown cut it short: due again at the next start
             cut = DeliveryAttempt(
                 head.id,
@@ -277,6 +304,8 @@ class WebhookService:
         else:
             error = f"HTTP {result.status}" + (f": {result.error}" if result.error else "")
         error = error[:500]
+        if result.permanent:  # trying again would be refused again
+            return DeliveryAttempt(head.id, "dead", http_status=result.status, error=error)
         attempts = head.attempts + 1
         now = datetime.now(UTC)
         next_at = now + timedelta(seconds=self.policy.delay(attempts))

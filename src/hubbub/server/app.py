@@ -52,11 +52,13 @@ def create_app(
             pool_max=cfg.postgres_pool_max,
             statement_timeout=cfg.postgres_statement_timeout_seconds,
             migrate=cfg.migrate,
+            lock_timeout=cfg.lock_timeout_seconds,
         ),
         cfg.limits(),
         bus=bus_for(cfg.db),
         cache_seconds=cfg.credential_cache_seconds,
         webhooks=cfg.webhook_policy(),
+        outbound=cfg.outbound_policy(),
     )
     table = routes.endpoints()
     mcp = McpEndpoint(cfg)
@@ -65,7 +67,11 @@ def create_app(
     def spec() -> bytes:
         # Built on first request: generating every schema costs start-up time.
         document = openapi.document(
-            table, title="Hubbub", version=__version__, description=DESCRIPTION
+            table,
+            title="Hubbub",
+            version=__version__,
+            description=DESCRIPTION,
+            limits=cfg.limits(),
         )
         return orjson.dumps(document)
 
@@ -79,7 +85,7 @@ def create_app(
             app.state.provisioned = await provision(hub, url, config_path, cfg.machine)
         stop = asyncio.Event()
         sweeper = asyncio.create_task(hub.maintain(stop), name="maintenance")
-        poster = HttpPoster(cfg.webhook_timeout_seconds)
+        poster = HttpPoster(cfg.webhook_timeout_seconds, hub.outbound)
         sender = asyncio.create_task(hub.webhooks.run(stop, poster), name="webhooks")
         try:
             async with mcp.running(app):
@@ -101,6 +107,9 @@ def create_app(
         exception_handlers=problems.handlers(),
         lifespan=lifespan,
     )
+    # A trailing slash is a 404 like any unknown path: the redirect Starlette would answer is
+    # built from the Host header, which the client controls.
+    app.router.redirect_slashes = False
     app.state.hub = hub
     app.state.settings = cfg
     app.state.limiter = RateLimiter(cfg.rate_limit, cfg.rate_burst)

@@ -3,29 +3,35 @@ and the same declaration parses requests, serialises answers and generates the O
 
 A handler takes a :class:`Call`, then optionally ``body`` (a pydantic model parsed from the
 JSON body), ``query`` (a model parsed from the query string) and path parameters by name
-(``str`` or ``int``); it returns a model, a list of models, or a :class:`Reply`.
+(``str``, or a ``str`` annotated with its pattern, or ``int``: an id, ASCII digits within
+:data:`~hubbub.server.bodies.Id`); it returns a model, a list of models, or a :class:`Reply`.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
+import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hubbub.core.errors import Forbidden, InvalidInput, Unauthorized
+from hubbub.core.errors import BadRequest, Forbidden, InvalidInput, Unauthorized
 from hubbub.core.hub import Hub
 from hubbub.core.keys import Credential
 from hubbub.core.models import Agent
 from hubbub.core.ratelimit import RateLimiter
 from hubbub.core.scopes import SCOPES, Grant
+from hubbub.core.values import nul_at, nul_refused
+from hubbub.server.bodies import Id, json_kind
 from hubbub.server.problems import problem
 
 Auth = Literal["none", "agent", "admin", "integration"]
@@ -74,10 +80,11 @@ Guard = Callable[[Call, dict[str, Any]], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """A request header an endpoint reads, for the OpenAPI."""
+    """A request header an endpoint reads, for the OpenAPI: its value's type gives its schema."""
 
     name: str
     description: str
+    kind: Any = str
 
 
 @dataclass(slots=True)
@@ -93,10 +100,14 @@ class Endpoint:
     auth: Auth
     body: type[BaseModel] | None
     query: type[BaseModel] | None
-    path_params: dict[str, type]
+    path_params: dict[str, Any]
+    """Each path parameter's annotation: ``int`` (an :data:`Id`) or a ``str`` type."""
     response: Any
     headers: tuple[Header, ...] = ()
     responses: dict[int, str] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    """Error statuses the handler itself can answer (a conflict, a 404 of a body's target),
+    beyond those its auth, path, query and body imply."""
     scope: str | None = None
     guard: Guard | None = None
 
@@ -122,6 +133,7 @@ class Routes:
         auth: Auth = "agent",
         headers: tuple[Header, ...] = (),
         responses: dict[int, str] | None = None,
+        errors: dict[int, str] | None = None,
         scope: str | None = None,
         guard: Guard | None = None,
     ) -> Callable[[Handler], Handler]:
@@ -130,7 +142,7 @@ class Routes:
             raise ValueError(f"{method} {path}: scope {scope!r} needs to be known and guarded")
 
         def register(handler: Handler) -> Handler:
-            hints = typing.get_type_hints(handler)
+            hints = typing.get_type_hints(handler, include_extras=True)
             params = [p for p in inspect.signature(handler).parameters if p != "call"]
             self.endpoints.append(
                 Endpoint(
@@ -147,6 +159,7 @@ class Routes:
                     response=_without_reply(hints["return"]),
                     headers=headers,
                     responses=responses or {},
+                    errors=errors or {},
                     scope=scope,
                     guard=guard,
                 )
@@ -177,7 +190,9 @@ async def authenticate(request: Request, hub: Hub, auth: Auth, scope: str | None
     call = Call(request, hub)
     if auth == "none":
         return call
-    header = request.headers.get("authorization", "")
+    # Checked before the key: a request naming two keys or two agents is refused outright.
+    header = _single(request, "Authorization") or ""
+    acting = _single(request, "X-Hubbub-Agent")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized(
@@ -196,7 +211,7 @@ async def authenticate(request: Request, hub: Hub, auth: Auth, scope: str | None
         if not credential.is_admin:
             raise Forbidden("this needs the admin key", code="admin_only")
         return call
-    name = request.headers.get(AGENT_HEADER, "").strip()
+    name = (acting or "").strip()
     if not name:
         raise InvalidInput(
             "say which agent you are with an X-Hubbub-Agent header ({machine}-{project})",
@@ -205,6 +220,16 @@ async def authenticate(request: Request, hub: Hub, auth: Auth, scope: str | None
     agent = await hub.agents.act_as(credential, name)
     call.agent_or_none = await hub.presence.touch(agent)
     return call
+
+
+def _single(request: Request, name: str) -> str | None:
+    """A header that must come at most once: two would leave which one counts to chance."""
+    values = request.headers.getlist(name)
+    if len(values) > 1:
+        raise BadRequest(
+            f"send one {name} header, not {len(values)}", code="duplicate_header", header=name
+        )
+    return values[0] if values else None
 
 
 async def _integration(call: Call, credential: Credential, auth: Auth, scope: str | None) -> Call:
@@ -232,10 +257,12 @@ async def _integration(call: Call, credential: Credential, auth: Auth, scope: st
     return call
 
 
-def invalid(error: ValidationError, where: str, path: str) -> Response:
-    """A 422 (or 400 for malformed JSON) problem for a pydantic error."""
+def invalid(error: ValidationError, where: str, path: str, *inside: str) -> Response:
+    """A 422 (or 400 for malformed JSON) problem for a pydantic error (of the value at
+    ``inside`` of ``where``)."""
     errors = [
-        {"loc": [where, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()
+        {"loc": [where, *inside, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in error.errors()
     ]
     if any(e["type"] == "json_invalid" for e in errors):
         return problem(
@@ -260,18 +287,26 @@ def runner(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     to_json = _serialiser(endpoint.response)
     body_model = endpoint.body
     query_model = endpoint.query
-    converters = endpoint.path_params
+    kinds = None if query_model is None else query_kinds(query_model)
+    converters = {
+        name: ("integer" if kind is int else "string", path_adapter(kind))
+        for name, kind in endpoint.path_params.items()
+    }
 
     async def run(request: Request) -> Response:
         hub: Hub = request.app.state.hub
         call = await authenticate(request, hub, endpoint.auth, endpoint.scope)
         kwargs: dict[str, Any] = {}
-        for name, kind in converters.items():
-            raw = request.path_params[name]
-            kwargs[name] = raw if kind is str else _integer(name, raw)
-        if query_model is not None:
+        for name, (kind, adapter) in converters.items():
+            raw_value = _scalar(kind, request.path_params[name])
             try:
-                kwargs["query"] = query_model.model_validate(dict(request.query_params))
+                kwargs[name] = adapter.validate_json(json.dumps(raw_value))
+            except ValidationError as error:
+                return invalid(error, "path", request.url.path, name)
+        if query_model is not None and kinds is not None:
+            raw = query_values(kinds, dict(request.query_params))
+            try:
+                kwargs["query"] = query_model.model_validate_json(raw)
             except ValidationError as error:
                 return invalid(error, "query", request.url.path)
         elif request.url.query:
@@ -323,7 +358,68 @@ def _without_reply(annotation: Any) -> Any:
     return annotation
 
 
-def _integer(name: str, raw: str) -> int:
-    if raw.isdigit():
+# How text from a path or a query string becomes the JSON value it stands for: ASCII digits
+# for integers (no path or query integer is negative), a JSON number for numbers, `true` or
+# `false` for booleans. Anything else stays a string, which strict validation then refuses for
+# a non-string field: "٣", "²", "+1", "-0", "1.0", " 1" and "yes" are never numbers or
+# booleans.
+_INTEGER = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_BOOLEANS = {"true": True, "false": False}
+
+
+def _scalar(kind: str, raw: str) -> Any:
+    if kind == "integer" and _INTEGER.fullmatch(raw):
         return int(raw)
-    raise InvalidInput(f"{name} must be a whole number, not {raw!r}", code="invalid")
+    if kind == "number" and _NUMBER.fullmatch(raw):
+        return float(raw)
+    if kind == "boolean" and raw in _BOOLEANS:
+        return _BOOLEANS[raw]
+    return raw
+
+
+def query_kinds(model: type[BaseModel]) -> dict[str, str]:
+    """Each query parameter of ``model`` with the JSON type it takes."""
+    properties = model.model_json_schema(mode="validation").get("properties", {})
+    return {name: json_kind(schema) for name, schema in properties.items()}
+
+
+def query_values(kinds: dict[str, str], raw: dict[str, str]) -> bytes:
+    """A query string as the JSON object its model validates strictly (unknown parameters
+    kept, for the model to refuse)."""
+    found = {name: _scalar(kinds.get(name, "string"), value) for name, value in raw.items()}
+    # The standard encoder: orjson refuses integers beyond 64 bits, which must reach the
+    # model to be refused with a range error.
+    return json.dumps(found).encode()
+
+
+def _text(value: str) -> str:
+    if nul_at(value) is not None:
+        raise ValueError(nul_refused("the path"))
+    return value
+
+
+def path_adapter(kind: Any) -> TypeAdapter[Any]:
+    """Validates a path parameter: an ``int`` is an :data:`Id`, strictly; text holds no NUL."""
+    checked: Any = Id if kind is int else Annotated[kind, AfterValidator(_text)]
+    return TypeAdapter(checked, config=ConfigDict(strict=True))
+
+
+def path_schema(kind: Any) -> dict[str, Any]:
+    """A path parameter's JSON Schema."""
+    return path_adapter(kind).json_schema()
+
+
+@functools.cache
+def _strict(kind: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(kind, config=ConfigDict(strict=True))
+
+
+def whole_number(name: str, raw: str, kind: Any) -> int:
+    """``raw`` (a header's text) as the integer type ``kind``, or ``422 invalid``."""
+    try:
+        number: int = _strict(kind).validate_json(json.dumps(_scalar("integer", raw)))
+    except ValidationError as error:
+        detail = error.errors()[0]["msg"]
+        raise InvalidInput(f"{name}: {detail}", code="invalid") from None
+    return number

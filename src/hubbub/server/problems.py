@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -45,17 +46,23 @@ def problem(
     }
     headers = {}
     if "retry_after" in extra:
-        headers["Retry-After"] = str(max(1, round(float(extra["retry_after"]) + 0.499)))
+        headers["Retry-After"] = str(retry_seconds(float(extra["retry_after"])))
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="hubbub"'
     return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def retry_seconds(wait: float) -> int:
+    """The wait a 429 announces, in its body's ``retry_after`` and its ``Retry-After`` header
+    alike: whole seconds, rounded up, at least 1 (the header cannot say less)."""
+    return max(1, math.ceil(wait))
 
 
 def from_error(error: HubbubError, path: str) -> Response:
     """The response for a core error."""
     extra = dict(error.extra)
     if isinstance(error, RateLimited):
-        extra["retry_after"] = round(error.retry_after, 3)
+        extra["retry_after"] = retry_seconds(error.retry_after)
     return problem(error.status, error.code, error.title, error.detail, path, **extra)
 
 

@@ -23,6 +23,7 @@ def open_store(
     pool_max: int = 10,
     statement_timeout: float = 30.0,
     migrate: bool = True,
+    lock_timeout: float = 10.0,
 ) -> Store:
     """The store for a database setting: a ``postgresql://`` URL, or a SQLite file path (or
     ``sqlite:///path``). Nothing is opened yet. Opening migrates the schema, or, with
@@ -39,7 +40,13 @@ def open_store(
         )
     from hubbub.store.sqlite import SqliteStore
 
-    return SqliteStore(sqlite_path(db), synchronous=synchronous, readers=readers, migrate=migrate)
+    return SqliteStore(
+        sqlite_path(db),
+        synchronous=synchronous,
+        readers=readers,
+        migrate=migrate,
+        lock_timeout=lock_timeout,
+    )
 
 
 def sqlite_path(db: str) -> Path:

@@ -14,6 +14,10 @@ repeats the counts, carries the source's id counters and the SHA-256 of every li
 Values are as stored: times in integer microseconds, JSON columns as their JSON text. An
 import refuses a file whose trailer is missing (truncated), whose checksum or counts differ
 (damaged), or whose schema is not this build's, and commits nothing unless it all checks.
+
+A hub no longer takes text holding NUL (U+0000), which PostgreSQL cannot store; an export of
+an older SQLite hub may still hold some. An import replaces each with U+FFFD, in text and in
+JSON text alike, and says how many it replaced in which column (:attr:`Moved.replaced`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import IO, Any, Protocol
 import orjson
 
 from hubbub import __version__
+from hubbub.core import values
 from hubbub.core.errors import Conflict, HubbubError, InvalidInput
 from hubbub.store.migrations import Migration
 from hubbub.store.transfer import BATCH, SEEDED, TABLES, Direct, Row
@@ -38,6 +43,21 @@ from hubbub.store.transfer import BATCH, SEEDED, TABLES, Direct, Row
 FORMAT = "hubbub-export"
 VERSION = 1
 GZIP_MAGIC = b"\x1f\x8b"
+JSON_COLUMNS = frozenset(
+    {
+        ("agents", "tags"),
+        ("agents", "capabilities"),
+        ("messages", "metadata"),
+        ("messages", "mentions"),
+        ("tasks", "labels"),
+        ("tasks", "result"),
+        ("integrations", "scopes"),
+        ("integrations", "targets"),
+        ("integrations", "channels"),
+        ("events", "payload"),
+    }
+)
+"""The columns that hold JSON text, where ``\u0000`` escapes are NULs too."""
 
 
 class Sink(Protocol):
@@ -74,6 +94,8 @@ class Moved:
     counts: dict[str, int]
     following: dict[str, int] = field(default_factory=dict)
     """After an import: the next id each id counter hands out."""
+    replaced: dict[str, int] = field(default_factory=dict)
+    """After an import: how many NULs became U+FFFD, by ``table.column``."""
 
     @property
     def rows(self) -> int:
@@ -251,6 +273,7 @@ async def _fill(
         batch: list[Row] = []
         trailer: Any = None
         refused: list[InvalidInput] = []
+        replaced: dict[str, int] = {}
 
         async def flush() -> None:
             if batch and not refused:
@@ -279,7 +302,7 @@ async def _fill(
             row = item["r"]
             if len(row) != len(columns[table]):
                 raise bad(f"line {number}: {len(row)} values for {len(columns[table])} columns")
-            batch.append(row)
+            batch.append(_without_nul(table, columns[table], row, replaced))
             counts[table] += 1
             if len(batch) >= BATCH:
                 await flush()
@@ -288,7 +311,21 @@ async def _fill(
         if refused:
             raise refused[0]
         following = await loader.finish(dict(trailer["counters"]))
-    return Moved(header.schema, counts, following)
+    return Moved(header.schema, counts, following, replaced)
+
+
+def _without_nul(
+    table: str, columns: tuple[str, ...], row: list[Any], replaced: dict[str, int]
+) -> list[Any]:
+    """``row`` with each NUL in its text replaced by U+FFFD, counted into ``replaced``."""
+    for index, value in enumerate(row):
+        if isinstance(value, str) and (values.NUL in value or "\\u0000" in value):
+            json = (table, columns[index]) in JSON_COLUMNS
+            row[index], count = values.replace_nul(value, json=json)
+            if count:
+                where = f"{table}.{columns[index]}"
+                replaced[where] = replaced.get(where, 0) + count
+    return row
 
 
 def _check_end(

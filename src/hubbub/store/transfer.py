@@ -37,8 +37,11 @@ TABLES: tuple[str, ...] = (
 )
 """Every data table, each after the tables it refers to, so rows load in this order with
 foreign keys checked as they go. The search index (SQLite's ``messages_fts``; PostgreSQL's is
-an expression index) and ``schema_migrations`` are not data: an import rebuilds the one, and
-the other belongs to the database it is in."""
+an expression index) and the :data:`BOOKKEEPING` tables are not data: an import rebuilds the
+one, and the others belong to the database they are in."""
+
+BOOKKEEPING = frozenset({"schema_migrations", "writer_probe"})
+"""Tables about the database itself (its migrations, its writer's last probe), never moved."""
 
 SEEDED = frozenset({"webhook_cursor"})
 """Tables whose rows the schema itself inserts: an import replaces them rather than finding
@@ -127,6 +130,12 @@ class Direct(Protocol):
     async def occupied(self) -> dict[str, int]:
         """The data tables that hold rows (seeded ones aside), with their counts; nothing
         for a database with no schema yet."""
+        ...
+
+    async def namespaces(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """Every machine a key was created for, and every agent of kind ``agent`` with the
+        machine that registered it, for :func:`hubbub.core.machines.misplaced`; nothing for
+        a database with no schema yet."""
         ...
 
     def snapshot(self) -> AbstractAsyncContextManager[Snapshot]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hubbub.core.models import Agent
 from hubbub.core.store import AgentChanges
-from hubbub.server.bodies import AgentsQuery, HeartbeatBody, ProfileBody
+from hubbub.server.bodies import AgentName, AgentsQuery, HeartbeatBody, ProfileBody
 from hubbub.server.endpoints import Call, Routes
 
 routes = Routes("agents")
@@ -41,5 +41,5 @@ async def list_agents(call: Call, query: AgentsQuery) -> list[Agent]:
 
 
 @routes.get("/agents/{name}", summary="One agent")
-async def get_agent(call: Call, name: str) -> Agent:
+async def get_agent(call: Call, name: AgentName) -> Agent:
     return await call.hub.agents.get(name)

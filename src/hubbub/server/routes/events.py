@@ -7,18 +7,20 @@ from collections.abc import AsyncIterator
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from hubbub.core.errors import HubbubError, InvalidInput, Unauthorized
+from hubbub.core.errors import HubbubError, Unauthorized
 from hubbub.core.events import StoredEvent
 from hubbub.core.feed import FellBehind
-from hubbub.server.bodies import EventsQuery
-from hubbub.server.endpoints import Call, Header, Routes
+from hubbub.server.bodies import Cursor, EventsQuery
+from hubbub.server.endpoints import Call, Header, Routes, whole_number
 from hubbub.settings import Settings
 
 routes = Routes("events")
 CHECK_SECONDS = 5.0  # how often an idle stream re-checks its key and keeps its agent present
 
 LAST_EVENT_ID = Header(
-    "Last-Event-ID", "Resume after this event sequence: replays what was missed, then goes live."
+    "Last-Event-ID",
+    "Resume after this event sequence: replays what was missed, then goes live.",
+    Cursor,
 )
 
 
@@ -45,7 +47,12 @@ def _split(value: str | None) -> list[str] | None:
     return [part.strip().removeprefix("#") for part in value.split(",") if part.strip()]
 
 
-@routes.get("/events", summary="Live events (SSE), resumable", headers=(LAST_EVENT_ID,))
+@routes.get(
+    "/events",
+    summary="Live events (SSE), resumable",
+    headers=(LAST_EVENT_ID,),
+    errors={404: "No such channel"},
+)
 async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
     """Every event the agent may see — its channels, its DMs, its inbox, receipts for what it
     sent — as `text/event-stream`. Each event's `id` is its sequence: reconnect with
@@ -54,9 +61,7 @@ async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
     after = query.after
     resume = call.header("last-event-id")
     if resume:
-        if not resume.strip().isdigit():
-            raise InvalidInput("Last-Event-ID must be an event sequence number", code="invalid")
-        after = int(resume)
+        after = whole_number("Last-Event-ID", resume.strip(), Cursor)
     feed = call.hub.feed
     scope = await feed.scope(call.agent, channels=_split(query.channels), types=_split(query.types))
     settings: Settings = call.request.app.state.settings

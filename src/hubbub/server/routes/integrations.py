@@ -10,7 +10,12 @@ from hubbub.core.models import (
     WebhookDelivery,
 )
 from hubbub.server import guards
-from hubbub.server.bodies import DeliveriesQuery, IntegrationBody, IntegrationEventBody
+from hubbub.server.bodies import (
+    AgentName,
+    DeliveriesQuery,
+    IntegrationBody,
+    IntegrationEventBody,
+)
 from hubbub.server.endpoints import Call, Reply, Routes
 
 routes = Routes("integrations")
@@ -26,9 +31,11 @@ async def list_integrations(call: Call) -> list[Integration]:
     summary="Create an integration (token and webhook secret shown once)",
     auth="admin",
     status=201,
+    errors={409: "The name is taken"},
 )
 async def create_integration(call: Call, body: IntegrationBody) -> NewIntegration:
-    """The integration acts as its own agent, of kind `integration`, named `name`."""
+    """The integration acts as its own agent, of kind `integration`, named `name`. With
+    `allow_private`, its webhook may reach addresses the hub otherwise refuses."""
     return await call.hub.integrations.create(
         body.name,
         scopes=body.scopes,
@@ -37,16 +44,17 @@ async def create_integration(call: Call, body: IntegrationBody) -> NewIntegratio
         rate_limit=body.rate_limit,
         rate_burst=body.rate_burst,
         webhook_url=body.webhook_url,
+        allow_private=body.allow_private,
     )
 
 
 @routes.get("/admin/integrations/{name}", summary="One integration", auth="admin")
-async def get_integration(call: Call, name: str) -> Integration:
+async def get_integration(call: Call, name: AgentName) -> Integration:
     return await call.hub.integrations.get(name)
 
 
 @routes.delete("/admin/integrations/{name}", summary="Revoke an integration", auth="admin")
-async def revoke_integration(call: Call, name: str) -> Integration:
+async def revoke_integration(call: Call, name: AgentName) -> Integration:
     """Its token stops working at once; its pending webhook deliveries are dropped."""
     return await call.hub.integrations.revoke(name)
 
@@ -57,7 +65,7 @@ async def revoke_integration(call: Call, name: str) -> Integration:
     auth="admin",
 )
 async def integration_deliveries(
-    call: Call, name: str, query: DeliveriesQuery
+    call: Call, name: AgentName, query: DeliveriesQuery
 ) -> list[WebhookDelivery]:
     return await call.hub.integrations.deliveries(
         name, status=query.status, before=query.before, limit=query.limit
@@ -68,7 +76,10 @@ async def integration_deliveries(
     "/integrations/events",
     summary="Trigger, update or resolve a task from an alert, build or ticket",
     auth="integration",
-    responses={201: "A trigger created a new task"},
+    responses={
+        201: "A trigger created a new task",
+    },
+    errors={404: "No such target or channel", 409: "The task's channel is archived"},
 )
 async def integration_event(
     call: Call, body: IntegrationEventBody

@@ -14,11 +14,22 @@ async def list_keys(call: Call) -> list[KeyInfo]:
     return await call.hub.keys.list()
 
 
-@routes.post("/admin/keys", summary="Create a key (shown once)", auth="admin", status=201)
+@routes.post(
+    "/admin/keys",
+    summary="Create a key (shown once)",
+    auth="admin",
+    status=201,
+    errors={409: "The machine's namespace is taken"},
+)
 async def create_key(call: Call, body: KeyBody) -> NewKey:
     return await call.hub.keys.create(body.kind, body.machine, body.label)
 
 
-@routes.delete("/admin/keys/{key_id}", summary="Revoke a key", auth="admin")
+@routes.delete(
+    "/admin/keys/{key_id}",
+    summary="Revoke a key",
+    auth="admin",
+    errors={409: "The last admin key"},
+)
 async def revoke_key(call: Call, key_id: int) -> KeyInfo:
     return await call.hub.keys.revoke(key_id)

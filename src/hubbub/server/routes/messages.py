@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from hubbub.core.models import Message, MessagePage, SendResult, Thread
 from hubbub.server import guards
-from hubbub.server.bodies import EditBody, PageQuery, PostBody, SendBody
+from hubbub.server.bodies import (
+    ChannelName,
+    ChannelRef,
+    EditBody,
+    PageQuery,
+    PostBody,
+    Printable,
+    SendBody,
+)
 from hubbub.server.endpoints import Call, Header, Reply, Routes
 
 routes = Routes("messages")
@@ -13,6 +21,7 @@ IDEMPOTENCY = Header(
     "Idempotency-Key",
     "Retries with the same key return the first result (200, `Idempotent-Replayed: true`) "
     "instead of posting again; the same key with a different body is 409.",
+    Printable,
 )
 REPLAYED = {"Idempotent-Replayed": "true"}
 
@@ -22,11 +31,14 @@ REPLAYED = {"Idempotent-Replayed": "true"}
     summary="Post in a channel",
     status=201,
     headers=(IDEMPOTENCY,),
-    responses={200: "A replay of an earlier request with the same Idempotency-Key"},
+    responses={
+        200: "A replay of an earlier request with the same Idempotency-Key",
+    },
+    errors={409: "The channel is archived, or the Idempotency-Key was used for another body"},
     scope="messages:write",
     guard=guards.channel_param(),
 )
-async def post_message(call: Call, name: str, body: PostBody) -> Message | Reply:
+async def post_message(call: Call, name: ChannelName, body: PostBody) -> Message | Reply:
     result = await call.hub.messages.post(
         call.agent,
         name,
@@ -46,7 +58,7 @@ async def post_message(call: Call, name: str, body: PostBody) -> Message | Reply
     scope="messages:read",
     guard=guards.channel_param(),
 )
-async def read_messages(call: Call, name: str, query: PageQuery) -> MessagePage:
+async def read_messages(call: Call, name: ChannelRef, query: PageQuery) -> MessagePage:
     return await call.hub.messages.read(
         call.agent,
         name,
@@ -62,7 +74,13 @@ async def read_messages(call: Call, name: str, query: PageQuery) -> MessagePage:
     summary="Send to #channel, @agent, label:, tag:, cap: or broadcast",
     status=201,
     headers=(IDEMPOTENCY,),
-    responses={200: "A replay of an earlier send with the same Idempotency-Key"},
+    responses={
+        200: "A replay of an earlier send with the same Idempotency-Key",
+    },
+    errors={
+        404: "No such agent, or nobody matches",
+        409: "The channel is archived, or the Idempotency-Key was used for another body",
+    },
     scope="messages:write",
     guard=guards.body_target,
 )
@@ -88,13 +106,21 @@ async def get_thread(call: Call, message_id: int) -> Thread:
     return await call.hub.messages.thread(call.agent, message_id)
 
 
-@routes.patch("/messages/{message_id}", summary="Edit my message")
+@routes.patch(
+    "/messages/{message_id}",
+    summary="Edit my message",
+    errors={409: "The message is deleted, or its channel archived"},
+)
 async def edit_message(call: Call, message_id: int, body: EditBody) -> Message:
     return await call.hub.messages.edit(
         call.agent, message_id, content=body.content, metadata=body.metadata
     )
 
 
-@routes.delete("/messages/{message_id}", summary="Delete my message")
+@routes.delete(
+    "/messages/{message_id}",
+    summary="Delete my message",
+    errors={409: "The message is deleted, or its channel archived"},
+)
 async def delete_message(call: Call, message_id: int) -> Message:
     return await call.hub.messages.delete(call.agent, message_id)

@@ -9,7 +9,11 @@ from hubbub.server.endpoints import Call, Routes
 routes = Routes("search")
 
 
-@routes.get("/search", summary="Search the messages I can read")
+@routes.get(
+    "/search",
+    summary="Search the messages I can read",
+    errors={404: "No such channel"},
+)
 async def search(call: Call, query: SearchQuery) -> SearchResult:
     return await call.hub.search.search(
         call.agent,

@@ -12,6 +12,7 @@ from hubbub.server.bodies import (
     FencedBody,
     HistoryQuery,
     LeaseBody,
+    Printable,
     ProgressBody,
     RenewBody,
     ResultBody,
@@ -26,7 +27,11 @@ IDEMPOTENCY = Header(
     "Idempotency-Key",
     "Retries with the same key return the first result (200, `Idempotent-Replayed: true`) "
     "instead of creating again; the same key with a different body is 409.",
+    Printable,
 )
+
+
+FENCING = {409: "Not the current fence or holder, the lease ran out, or the task is not claimed"}
 
 
 def _admin(call: Call) -> bool:
@@ -42,6 +47,10 @@ def _admin(call: Call) -> bool:
         200: "A replay of an earlier create with the same Idempotency-Key "
         "(`Idempotent-Replayed: true`), or an active task with the same dedupe_key, bumped "
         "(`Hubbub-Deduplicated: true`)"
+    },
+    errors={
+        404: "No such target or channel",
+        409: "The channel is archived, or the Idempotency-Key was used for another body",
     },
     scope="tasks:create",
     guard=guards.body_target,
@@ -107,41 +116,57 @@ async def task_events(call: Call, task_id: int, query: HistoryQuery) -> list[Eve
     )
 
 
-@routes.post("/tasks/{task_id}/claim", summary="Claim a task (exactly one claimer wins)")
+@routes.post(
+    "/tasks/{task_id}/claim",
+    summary="Claim a task (exactly one claimer wins)",
+    errors={409: "The task is not open"},
+)
 async def claim_task(call: Call, task_id: int, body: LeaseBody) -> Task:
     """Grants a lease and a new, higher `fence`, which every update must carry."""
     return await call.hub.tasks.claim(call.agent, task_id, lease_seconds=body.lease_seconds)
 
 
-@routes.post("/tasks/{task_id}/renew", summary="Renew my lease on a task")
+@routes.post("/tasks/{task_id}/renew", summary="Renew my lease on a task", errors=FENCING)
 async def renew_task(call: Call, task_id: int, body: RenewBody) -> Task:
     return await call.hub.tasks.renew(
         call.agent, task_id, body.fence, lease_seconds=body.lease_seconds
     )
 
 
-@routes.post("/tasks/{task_id}/progress", summary="Report progress (renews the lease)")
+@routes.post(
+    "/tasks/{task_id}/progress",
+    summary="Report progress (renews the lease)",
+    errors=FENCING,
+)
 async def task_progress(call: Call, task_id: int, body: ProgressBody) -> Task:
     return await call.hub.tasks.progress(
         call.agent, task_id, body.fence, percent=body.percent, note=body.note
     )
 
 
-@routes.post("/tasks/{task_id}/complete", summary="Complete a task I hold, with a result")
+@routes.post(
+    "/tasks/{task_id}/complete",
+    summary="Complete a task I hold, with a result",
+    errors=FENCING,
+)
 async def complete_task(call: Call, task_id: int, body: ResultBody) -> Task:
     return await call.hub.tasks.complete(
         call.agent, task_id, body.fence, result=body.result, text=body.text
     )
 
 
-@routes.post("/tasks/{task_id}/fail", summary="Fail a task I hold, saying why")
+@routes.post("/tasks/{task_id}/fail", summary="Fail a task I hold, saying why", errors=FENCING)
 async def fail_task(call: Call, task_id: int, body: ResultBody) -> Task:
     return await call.hub.tasks.fail(
         call.agent, task_id, body.fence, result=body.result, text=body.text
     )
 
 
-@routes.post("/tasks/{task_id}/release", summary="Give a task I hold back (open again)")
+@routes.post(
+    "/tasks/{task_id}/release",
+    summary="Give a task I hold back (open again)",
+    errors=FENCING,
+)
 async def release_task(call: Call, task_id: int, body: FencedBody) -> Task:
     return await call.hub.tasks.release(call.agent, task_id, body.fence)
 
@@ -149,6 +174,7 @@ async def release_task(call: Call, task_id: int, body: FencedBody) -> Task:
 @routes.post(
     "/tasks/{task_id}/cancel",
     summary="Cancel a task (its creator, or the admin key)",
+    errors={409: "The task is done or failed"},
     scope="tasks:update",
     guard=guards.task_param(),
 )

@@ -49,6 +49,7 @@ from hubbub.core.store import (
 from hubbub.store.postgres import (
     agents,
     channels,
+    engine,
     events,
     inbox,
     integrations,
@@ -89,6 +90,12 @@ class PostgresStore:
     async def close(self) -> None:
         await self.db.close()
 
+    async def schema_version(self) -> int:
+        return await self.db.read(engine.check)
+
+    async def probe(self) -> None:
+        await self.db.write(engine.probe)
+
     # keys
     async def create_key(
         self, kind: KeyKind, machine: str | None, label: str | None, prefix: str, digest: str
@@ -106,6 +113,9 @@ class PostgresStore:
 
     async def count_keys(self, kind: KeyKind) -> int:
         return await self.db.lookup(keys.count, kind)
+
+    async def machine_names(self) -> list[str]:
+        return await self.db.read(keys.machine_names)
 
     # users
     async def create_user(self, name: str, password_hash: str) -> User:

@@ -22,9 +22,10 @@ from psycopg.types.string import TextLoader
 
 from hubbub.core.errors import InvalidInput, Unavailable
 from hubbub.store import migrations
-from hubbub.store.postgres import engine
+from hubbub.store.postgres import engine, keys
 from hubbub.store.transfer import (
     BATCH,
+    BOOKKEEPING,
     SEEDED,
     TABLES,
     Engine,
@@ -40,7 +41,7 @@ Conn = psycopg.AsyncConnection[DictRow]
 _TABLES = """
     SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-      AND c.relname <> 'schema_migrations'
+      AND c.relname <> ALL(%s)
 """
 _COLUMNS = """
     SELECT a.attname AS name FROM pg_attribute a
@@ -73,6 +74,10 @@ async def _all(conn: Conn, query: str, *args: Any) -> list[DictRow]:
     return await cursor.fetchall()
 
 
+async def _table_names(conn: Conn) -> list[str]:
+    return [row["name"] for row in await _all(conn, _TABLES, sorted(BOOKKEEPING))]
+
+
 async def _columns(conn: Conn, table: str) -> tuple[str, ...]:
     return tuple(row["name"] for row in await _all(conn, _COLUMNS, table))
 
@@ -88,7 +93,7 @@ async def _count(conn: Conn, table: str, cap: int | None = None) -> int:
 
 
 async def _occupied(conn: Conn) -> dict[str, int]:
-    present = {row["name"] for row in await _all(conn, _TABLES)}
+    present = set(await _table_names(conn))
     counts = {t: await _count(conn, t, 1001) for t in TABLES if t in present and t not in SEEDED}
     return {table: count for table, count in counts.items() if count}
 
@@ -236,13 +241,26 @@ class PostgresDirect:
         async with self._connect() as conn:
             return await _occupied(conn)
 
+    async def namespaces(self) -> tuple[list[str], list[tuple[str, str]]]:
+        async with self._connect() as conn:
+            found = await _all(
+                conn,
+                "SELECT to_regclass('keys') IS NOT NULL AND to_regclass('agents') IS NOT NULL "
+                "AS ok",
+            )
+            if not found[0]["ok"]:
+                return [], []
+            rows = await _all(conn, "SELECT name, machine FROM agents WHERE kind = 'agent'")
+            agents = [(str(row["name"]), str(row["machine"])) for row in rows]
+            return await keys.machine_names(conn), agents
+
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[PostgresSnapshot]:
         async with self._connect() as conn, conn.transaction():
             await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             known = migrations.load(PACKAGE)
             migrations.require_current(await engine.applied_migrations(conn), known)
-            data_tables({row["name"] for row in await _all(conn, _TABLES)}, "PostgreSQL")
+            data_tables(set(await _table_names(conn)), "PostgreSQL")
             tables = [Table(t, await _columns(conn, t), await _count(conn, t)) for t in TABLES]
             yield PostgresSnapshot(conn, len(known), tables)
 

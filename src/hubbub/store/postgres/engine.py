@@ -145,6 +145,18 @@ class Database:
             await self._conn.execute("SET statement_timeout = 0")
             await (migrate(self._conn) if self._migrate else check(self._conn))
             await self._conn.execute(f"SET statement_timeout = {self._timeout_ms}")
+            # A read-only database (a standby, a read-only role) is found now, before the
+            # hub serves, rather than by the first write.
+            try:
+                async with self._conn.transaction():
+                    await probe(self._conn)
+            except psycopg.Error as error:
+                if isinstance(error, psycopg.OperationalError):
+                    raise
+                await self._drop()
+                raise Unavailable(
+                    f"cannot write to {self.shown}: {_reason(error)}", code="bad_db"
+                ) from None
             self._pool = AsyncConnectionPool(
                 self.conninfo,
                 min_size=self._pool_min,
@@ -168,10 +180,7 @@ class Database:
         self._writer = asyncio.create_task(self._write_loop(), name="hubbub-write")
 
     async def _drop(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.close()
-            self._conn = None
+        await self._reset_writer()
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.close()
@@ -238,9 +247,24 @@ class Database:
                     stop = True
                     break
                 batch.append(job)
-            await self._commit(batch)
+            try:
+                await self._commit(batch)
+            except Exception:  # a bug outside any job: answer, drop the connection, go on
+                log.exception("the writer failed a batch of %d writes", len(batch))
+                failure = Unavailable("the write failed; see the hub's log", code="commit_failed")
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(failure)
+                await self._reset_writer()
             if stop:
                 return
+
+    async def _reset_writer(self) -> None:
+        """Close the writer's connection, so the next batch starts on a fresh one."""
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
 
     async def _commit(self, batch: list[Job]) -> None:
         """Run a batch until it commits, fails for good, or the database stays away longer
@@ -272,7 +296,10 @@ class Database:
         self.batches += 1
         self.batched_writes += len(batch)
         if committed and self._publish is not None:
-            self._publish(committed)
+            try:
+                self._publish(committed)
+            except Exception:  # committed and in the log: the callers still hear
+                log.exception("publishing %d committed events failed", len(committed))
         for future, result, failed in outcomes:
             if future.done():
                 continue
@@ -283,10 +310,7 @@ class Database:
 
     async def _writer_conn(self) -> LogConnection:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    await self._conn.close()
-                self._conn = None
+            await self._reset_writer()
             try:
                 self._conn = await self._connect_writer()
             except psycopg.OperationalError as error:
@@ -393,6 +417,15 @@ async def _rollback(conn: LogConnection) -> None:
 def _reason(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+async def probe(conn: Conn) -> None:
+    """A real write, so a commit proves the database takes writes (see ``writer_probe``)."""
+    await conn.execute(
+        "INSERT INTO writer_probe (id, probed_at) VALUES (1, %s) "
+        "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+        (time.time_ns() // 1000,),
+    )
 
 
 async def applied_migrations(conn: Conn) -> dict[int, str]:

@@ -39,8 +39,8 @@ async def create(conn: Conn, spec: IntegrationSpec) -> Integration:
     row = await rows.one(
         conn,
         "INSERT INTO integrations (name, agent_id, scopes, targets, channels, rate_limit, "
-        "rate_burst, webhook_url, webhook_secret, prefix, digest, created_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+        "rate_burst, webhook_url, webhook_secret, prefix, digest, created_at, allow_private) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
         (
             spec.name,
             agent["id"],
@@ -54,6 +54,7 @@ async def create(conn: Conn, spec: IntegrationSpec) -> Integration:
             spec.prefix,
             spec.digest,
             now,
+            int(spec.allow_private),
         ),
     )
     assert row is not None
@@ -154,6 +155,7 @@ def integration(row: DictRow) -> Integration:
         rate_limit=row["rate_limit"],
         rate_burst=row["rate_burst"],
         webhook_url=row["webhook_url"],
+        allow_private=bool(row["allow_private"]),
         prefix=row["prefix"],
         created_at=rows.to_time(row["created_at"]),
         revoked_at=rows.maybe_time(row["revoked_at"]),

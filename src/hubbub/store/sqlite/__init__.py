@@ -49,6 +49,7 @@ from hubbub.core.store import (
 from hubbub.store.sqlite import (
     agents,
     channels,
+    engine,
     events,
     inbox,
     integrations,
@@ -67,15 +68,33 @@ class SqliteStore:
     """:class:`hubbub.core.store.Store` on one SQLite file."""
 
     def __init__(
-        self, path: Path, *, synchronous: str = "FULL", readers: int = 4, migrate: bool = True
+        self,
+        path: Path,
+        *,
+        synchronous: str = "FULL",
+        readers: int = 4,
+        migrate: bool = True,
+        lock_timeout: float = 10.0,
     ) -> None:
-        self.db = Database(path, synchronous=synchronous, readers=readers, migrate=migrate)
+        self.db = Database(
+            path,
+            synchronous=synchronous,
+            readers=readers,
+            migrate=migrate,
+            lock_timeout=lock_timeout,
+        )
 
     async def open(self, publish: Callable[[list[StoredEvent]], None] | None = None) -> None:
         self.db.open(publish)
 
     async def close(self) -> None:
         self.db.close()
+
+    async def schema_version(self) -> int:
+        return await self.db.read(engine.check)
+
+    async def probe(self) -> None:
+        await self.db.write(engine.probe)
 
     # keys
     async def create_key(
@@ -94,6 +113,9 @@ class SqliteStore:
 
     async def count_keys(self, kind: KeyKind) -> int:
         return self.db.lookup(keys.count, kind)
+
+    async def machine_names(self) -> list[str]:
+        return await self.db.read(keys.machine_names)
 
     # users
     async def create_user(self, name: str, password_hash: str) -> User:

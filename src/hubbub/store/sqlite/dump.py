@@ -17,9 +17,10 @@ from pathlib import Path
 
 from hubbub.core.errors import InvalidInput, Unavailable
 from hubbub.store import migrations
-from hubbub.store.sqlite import engine
+from hubbub.store.sqlite import engine, keys
 from hubbub.store.transfer import (
     BATCH,
+    BOOKKEEPING,
     SEEDED,
     TABLES,
     Engine,
@@ -46,7 +47,7 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
         name
         for name, _ in rows
         if not name.startswith("sqlite_")
-        and name != "schema_migrations"
+        and name not in BOOKKEEPING
         and not any(name == v or name.startswith(v + "_") for v in virtual)
     }
 
@@ -211,6 +212,16 @@ class SqliteDirect:
             return {}
         with contextlib.closing(self._reader()) as conn:
             return _occupied(conn)
+
+    async def namespaces(self) -> tuple[list[str], list[tuple[str, str]]]:
+        if not self.path.exists():
+            return [], []
+        with self._failing("read"), contextlib.closing(self._reader()) as conn:
+            if not {"keys", "agents"} <= _tables(conn):
+                return [], []
+            found = conn.execute("SELECT name, machine FROM agents WHERE kind = 'agent'")
+            agents = [(str(name), str(machine)) for name, machine in found]
+            return keys.machine_names(conn), agents
 
     @contextlib.contextmanager
     def _failing(self, doing: str) -> Iterator[None]:

@@ -3,19 +3,29 @@
 Writes are functions queued to the writer. It takes every write waiting, runs them all in one
 transaction, commits once, and only then answers each caller: no caller hears "done" before
 its data is committed, and a failing write rolls back alone (the batch is rerun with a
-savepoint around each write). Readers each
-own a connection; WAL lets them read while the writer writes. Point lookups by key (a
-channel by name, a key by digest) run inline on the event loop's own connection: they take
-microseconds, less than a hop to a thread would.
+savepoint around each write). Readers each own a connection; WAL lets them read while the
+writer writes. Point lookups by key (a channel by name, a key by digest) run inline on the
+event loop's own connection: they take microseconds, less than a hop to a thread would.
+
+**The writer never dies.** When the database itself refuses a batch — the disk is full, an
+I/O error, the file became read-only, another process held the write lock past
+``lock_timeout`` — every caller of that batch is answered at once with a ``503`` that says
+why, and the writer goes on to the next batch, which succeeds as soon as the cause is gone.
+Before each commit the writer checks that the file at ``path`` is still the one it opened: a
+database deleted or replaced under a running hub is refused loudly rather than written into
+an unlinked file and lost at the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import logging
 import os
 import queue
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,15 +46,25 @@ Publish = Callable[[list[StoredEvent]], None]
 _STOP = object()
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
+# SQLite's primary result codes that blame the database rather than the write: the batch is
+# refused as a whole, and the same batch would fail again until the cause is gone.
+_LOCKED = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+_REFUSED = frozenset({7, 8, 10, 11, 13, 14, 15, 26})
+# SQLITE_NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB
+
+log = logging.getLogger("hubbub.store")
+
 
 def connect(
     path: Path,
     *,
     synchronous: str = "FULL",
     readonly: bool = False,
+    lock_timeout: float = 10.0,
     factory: type[sqlite3.Connection] = sqlite3.Connection,
 ) -> sqlite3.Connection:
-    """A connection with the hub's pragmas, in autocommit mode (transactions are explicit)."""
+    """A connection with the hub's pragmas, in autocommit mode (transactions are explicit).
+    A lock held by another process is waited for up to ``lock_timeout`` seconds."""
     conn = sqlite3.connect(
         path,
         isolation_level=None,
@@ -53,7 +73,7 @@ def connect(
         factory=factory,
     )
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute(f"PRAGMA busy_timeout = {max(1, round(lock_timeout * 1000))}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -106,11 +126,59 @@ def migrate(
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         if on_apply is not None:
             on_apply(step)
     return len(known)
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """End the open transaction, if any. After a failed statement or ``COMMIT`` SQLite may
+    already have rolled back, and ``ROLLBACK`` itself can fail on a sick database: neither
+    may stop the caller from answering."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+def result_code(error: BaseException) -> int | None:
+    """SQLite's primary result code for ``error``, if it came from SQLite."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def refusal(error: BaseException, lock_timeout: float) -> Unavailable | None:
+    """What the callers of a batch hear when the database, not their write, is at fault;
+    ``None`` when ``error`` is a write's own failure."""
+    code = result_code(error)
+    if code in _LOCKED:
+        return Unavailable(
+            f"another process has held the database's write lock for over {lock_timeout:g} s; "
+            "try again",
+            code="db_locked",
+        )
+    if code in _REFUSED:
+        return Unavailable(f"the database refused the write: {error}", code="commit_failed")
+    return None
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` (device and inode), or ``None`` when there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def probe(conn: sqlite3.Connection) -> None:
+    """A real write, so a commit proves the database takes writes (see ``writer_probe``)."""
+    conn.execute(
+        "INSERT INTO writer_probe (id, probed_at) VALUES (1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+        (time.time_ns() // 1000,),
+    )
 
 
 def _statements(script: str) -> list[str]:
@@ -141,12 +209,14 @@ class Database:
         readers: int = 4,
         max_batch: int = 1000,
         migrate: bool = True,
+        lock_timeout: float = 10.0,
     ) -> None:
         if synchronous.upper() not in SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
         self.path = path
         self._migrate = migrate
         self.synchronous = synchronous.upper()
+        self.lock_timeout = lock_timeout
         self._max_batch = max_batch
         self._jobs: queue.SimpleQueue[Job | object] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
@@ -157,25 +227,45 @@ class Database:
         self._inline: sqlite3.Connection | None = None
         self._publish: Publish | None = None
         self._publish_loop: asyncio.AbstractEventLoop | None = None
+        self._identity: tuple[int, int] | None = None
+        self._claimed: int | None = None
         self._closed = False
+        self.fault: Unavailable | None = None
+        """Why the last batch was refused, until a batch commits again."""
         self.batches = 0
         self.batched_writes = 0
 
+    def _connect(
+        self, *, readonly: bool = False, factory: type[sqlite3.Connection] = sqlite3.Connection
+    ) -> sqlite3.Connection:
+        return connect(
+            self.path,
+            synchronous=self.synchronous,
+            readonly=readonly,
+            lock_timeout=self.lock_timeout,
+            factory=factory,
+        )
+
     def open(self, publish: Publish | None = None) -> None:
-        """Create the file if needed, migrate it (or check that it needs no migration) and
-        start the writer. ``publish`` receives the events of every commit, on the calling
-        event loop, before writers are answered."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Create the file if needed, migrate it (or check that it needs no migration), prove
+        that it takes writes, and start the writer. ``publish`` receives the events of every
+        commit, on the calling event loop, before writers are answered."""
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             conn = self._open_writer()
         except (OSError, sqlite3.DatabaseError) as error:
+            self._release()
             raise Unavailable(
                 f"cannot use {self.path} as the database: {error}", code="bad_db"
             ) from None
+        except BaseException:
+            self._release()
+            raise
+        self._identity = identity(self.path)
         if publish is not None:
             self._publish = publish
             self._publish_loop = asyncio.get_running_loop()
-        self._inline = connect(self.path, synchronous=self.synchronous, readonly=True)
+        self._inline = self._connect(readonly=True)
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="hubbub-write", daemon=True
         )
@@ -184,21 +274,54 @@ class Database:
     def _open_writer(self) -> LogConnection:
         if not self._migrate and not self.path.exists():
             migrations.require_current({}, migrations.load("hubbub.store.sqlite"))
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():  # the database holds secrets' hashes: owner only
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        conn = connect(self.path, synchronous=self.synchronous, factory=LogConnection)
+        self._claim()
+        conn = self._connect(factory=LogConnection)
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"cannot switch it to WAL mode (it stays {mode})")
             if self._migrate:
                 migrate(conn)
             else:
                 check(conn)
+            # A read-only file, a full disk or a foreign lock is found now, before the hub
+            # serves, rather than by the first write.
+            conn.execute("BEGIN IMMEDIATE")
+            probe(conn)
+            conn.execute("COMMIT")
         except BaseException:
+            rollback(conn)
             conn.close()
             raise
         assert isinstance(conn, LogConnection)
         return conn
+
+    def _claim(self) -> None:
+        """Hold an exclusive ``flock`` on the file while this process serves it: a second hub
+        on the same file would write alongside this one unseen by its streams, since events
+        reach only the process that committed them. On Linux ``flock`` and the ``fcntl``
+        byte-range locks SQLite takes never interact, so the ``sqlite3`` shell and
+        ``hubbub export`` work as before; elsewhere the two may, and nothing is claimed."""
+        if sys.platform != "linux":
+            return
+        handle = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            raise Unavailable(
+                f"another hub is serving {self.path}: one process serves a SQLite database "
+                "(use PostgreSQL for several)",
+                code="db_in_use",
+            ) from None
+        self._claimed = handle
+
+    def _release(self) -> None:
+        if self._claimed is not None:
+            os.close(self._claimed)
+            self._claimed = None
 
     def close(self) -> None:
         """Finish queued writes, then close every connection."""
@@ -215,12 +338,16 @@ class Database:
             for conn in self._reader_conns:
                 conn.close()
             self._reader_conns.clear()
+        self._release()
 
     def lookup(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a point lookup ``fn(conn, *args)`` inline; keep these to indexed single rows."""
         if self._closed or self._inline is None:
             raise Unavailable("the store is closed", code="store_closed")
-        return fn(self._inline, *args)
+        try:
+            return fn(self._inline, *args)
+        except sqlite3.Error as error:
+            raise self._unreadable(error) from error
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` on a reader connection in the pool."""
@@ -232,11 +359,26 @@ class Database:
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, synchronous=self.synchronous, readonly=True)
+            conn = self._connect(readonly=True)
             self._local.conn = conn
             with self._lock:
                 self._reader_conns.append(conn)
-        return fn(conn, *args)
+        try:
+            return fn(conn, *args)
+        except sqlite3.Error as error:
+            raise self._unreadable(error) from error
+
+    def _unreadable(self, error: sqlite3.Error) -> BaseException:
+        """A read's failure: the database's own trouble is a 503, anything else a bug."""
+        code = result_code(error)
+        if code in _LOCKED:
+            return Unavailable(
+                f"another process has locked the database for over {self.lock_timeout:g} s",
+                code="db_locked",
+            )
+        if code in _REFUSED:
+            return Unavailable(f"the database cannot be read: {error}", code="db_unavailable")
+        return error
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in the writer's next transaction; return after its commit."""
@@ -264,7 +406,15 @@ class Database:
                         stop = True
                         break
                     batch.append(job)  # type: ignore[arg-type]
-                self._commit(conn, batch)
+                try:
+                    self._commit(conn, batch)
+                except BaseException:  # a bug outside any job: answer, and keep writing
+                    log.exception("the writer failed a batch of %d writes", len(batch))
+                    rollback(conn)
+                    failure = Unavailable(
+                        "the write failed; see the hub's log", code="commit_failed"
+                    )
+                    self._answer(batch, [(f, None, failure) for _, _, f, _ in batch], [])
                 if stop:
                     return
         finally:
@@ -275,43 +425,90 @@ class Database:
     ) -> tuple[list[Outcome], list[StoredEvent]]:
         """Run a batch in one transaction. Failures are rare, so the first run uses no
         savepoints; a failing job aborts it and the batch reruns with a savepoint per job,
-        so that job fails alone."""
+        so that job fails alone. :class:`_Refused` when the database refuses the batch."""
         outcomes: list[Outcome] = []
         committed: list[StoredEvent] = []
-        conn.execute("BEGIN IMMEDIATE")
+        self._execute(conn, "BEGIN IMMEDIATE")
         for fn, args, future, _loop in batch:
             if isolate:
-                conn.execute("SAVEPOINT job")
+                self._execute(conn, "SAVEPOINT job")
             conn.appended = []
             try:
                 result = fn(conn, *args)
             except BaseException as exc:
+                refused = refusal(exc, self.lock_timeout)
+                if refused is not None:
+                    raise _Refused(refused) from exc
                 if not isolate:
-                    conn.execute("ROLLBACK")
                     raise _Retry from exc
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
+                self._execute(conn, "ROLLBACK TO job")
+                self._execute(conn, "RELEASE job")
                 outcomes.append((future, None, exc))
                 continue
             if isolate:
-                conn.execute("RELEASE job")
+                self._execute(conn, "RELEASE job")
             committed.extend(conn.appended)
             outcomes.append((future, result, None))
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            failure = Unavailable(f"commit failed: {exc}", code="commit_failed")
-            return [(future, None, failure) for future, _, _ in outcomes], []
+        self._check_file()
+        self._execute(conn, "COMMIT")
         return outcomes, committed
+
+    def _execute(self, conn: LogConnection, statement: str) -> None:
+        """Run a transaction-control statement; its failure refuses the whole batch."""
+        try:
+            conn.execute(statement)
+        except sqlite3.Error as error:
+            raise _Refused(
+                refusal(error, self.lock_timeout)
+                or Unavailable(f"the database refused the write: {error}", code="commit_failed")
+            ) from error
+
+    def _check_file(self) -> None:
+        """Refuse to commit into a database file that was deleted or replaced: the commit
+        would land in a file nobody will open again."""
+        now = identity(self.path)
+        if now != self._identity:
+            what = "deleted" if now is None else "replaced by another file"
+            raise _Refused(
+                Unavailable(
+                    f"the database file {self.path} was {what} while the hub was running; "
+                    "writes are refused until the hub is restarted on the right file",
+                    code="db_replaced",
+                )
+            )
 
     def _commit(self, conn: LogConnection, batch: list[Job]) -> None:
         try:
-            outcomes, committed = self._run(conn, batch, isolate=False)
-        except _Retry:
-            outcomes, committed = self._run(conn, batch, isolate=True)
+            try:
+                outcomes, committed = self._run(conn, batch, isolate=False)
+            except _Retry:
+                rollback(conn)
+                outcomes, committed = self._run(conn, batch, isolate=True)
+        except _Refused as refused:
+            rollback(conn)
+            self._failed(refused.error)
+            outcomes, committed = [(f, None, refused.error) for _, _, f, _ in batch], []
+        else:
+            self._recovered()
         self.batches += 1
         self.batched_writes += len(batch)
+        self._answer(batch, outcomes, committed)
+
+    def _failed(self, error: Unavailable) -> None:
+        """Note a refused batch; say so loudly when the trouble starts or changes."""
+        if self.fault is None or self.fault.detail != error.detail:
+            log.error("writes to %s are failing: %s", self.path, error.detail)
+        self.fault = error
+
+    def _recovered(self) -> None:
+        if self.fault is not None:
+            log.warning("writes to %s succeed again", self.path)
+            self.fault = None
+
+    def _answer(
+        self, batch: list[Job], outcomes: list[Outcome], committed: list[StoredEvent]
+    ) -> None:
+        """Hand each caller its outcome on its own loop, after publishing the events."""
         by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
         for (_, _, _, loop), outcome in zip(batch, outcomes, strict=True):
             by_loop.setdefault(loop, []).append(outcome)
@@ -327,9 +524,20 @@ class _Retry(Exception):
     """A job failed in a batch run without savepoints: run the batch again, isolated."""
 
 
+class _Refused(Exception):
+    """The database refused the batch as a whole; every caller hears ``error``."""
+
+    def __init__(self, error: Unavailable) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
 def _answer(outcomes: list[Outcome], publish: Publish | None, events: list[StoredEvent]) -> None:
     if publish is not None:
-        publish(events)
+        try:
+            publish(events)
+        except Exception:  # the events are committed and in the log: the callers still hear
+            log.exception("publishing %d committed events failed", len(events))
     for future, result, error in outcomes:
         if future.done():
             continue

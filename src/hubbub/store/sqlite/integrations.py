@@ -35,8 +35,8 @@ def create(conn: sqlite3.Connection, spec: IntegrationSpec) -> Integration:
         ).fetchone()
     row = conn.execute(
         "INSERT INTO integrations (name, agent_id, scopes, targets, channels, rate_limit, "
-        "rate_burst, webhook_url, webhook_secret, prefix, digest, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        "rate_burst, webhook_url, webhook_secret, prefix, digest, created_at, allow_private) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             spec.name,
             agent["id"],
@@ -50,6 +50,7 @@ def create(conn: sqlite3.Connection, spec: IntegrationSpec) -> Integration:
             spec.prefix,
             spec.digest,
             now,
+            int(spec.allow_private),
         ),
     ).fetchone()
     return integration(row)
@@ -141,6 +142,7 @@ def integration(row: sqlite3.Row) -> Integration:
         rate_limit=row["rate_limit"],
         rate_burst=row["rate_burst"],
         webhook_url=row["webhook_url"],
+        allow_private=bool(row["allow_private"]),
         prefix=row["prefix"],
         created_at=rows.to_time(row["created_at"]),
         revoked_at=rows.maybe_time(row["revoked_at"]),

@@ -122,7 +122,8 @@ def enqueue(
 
 
 def heads(conn: sqlite3.Connection, limit: int) -> list[DueDelivery]:
-    """The oldest pending delivery per destination, with the secret that signs it."""
+    """The oldest pending delivery per destination, with the secret that signs it and
+    whether the admin let it reach non-public addresses."""
     return [
         DueDelivery(
             id=r["id"],
@@ -135,9 +136,11 @@ def heads(conn: sqlite3.Connection, limit: int) -> list[DueDelivery]:
             created_at=rows.to_time(r["created_at"]),
             next_attempt_at=rows.to_time(r["next_attempt_at"]),
             revoked=r["revoked_at"] is not None,
+            allow_private=bool(r["allow_private"]),
         )
         for r in conn.execute(
             "SELECT d.*, i.webhook_secret AS integration_secret, i.revoked_at, "
+            "coalesce(i.allow_private, 0) AS allow_private, "
             "t.callback_secret AS task_secret "
             "FROM (SELECT min(id) AS id FROM webhook_deliveries WHERE status = 'pending' "
             "      GROUP BY destination) h "
