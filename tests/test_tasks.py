@@ -10,8 +10,9 @@ import anyio
 import pytest
 
 from hubbub.bus import LocalBus
-from tests.clients import AgentClient, InProcessHub, Json, problem
+from tests.clients import AgentClient, HubFactory, InProcessHub, Json, problem
 from tests.realtime import eventually
+from tests.receiver import ALLOW_LOOPBACK
 
 pytestmark = pytest.mark.anyio
 
@@ -398,14 +399,17 @@ async def test_bad_tasks_are_refused_and_change_nothing(
     assert hub.snapshot() == before
 
 
-async def test_a_callback_is_stored_but_never_shown(hub: InProcessHub, alpha: AgentClient) -> None:
-    task = await create(
-        alpha, "cap:x", callback_url="https://example.test/hook", callback_secret="s3cret"
-    )
-    assert "callback_url" not in task
-    assert "callback_secret" not in task
-    events = await alpha.ok("GET", f"/tasks/{task['id']}/events")
-    assert "s3cret" not in str(events)
+async def test_a_callback_is_stored_but_never_shown(hub_factory: HubFactory) -> None:
+    # A receiver on this machine (nothing listens on port 9): no request leaves it.
+    async with hub_factory(**ALLOW_LOOPBACK) as hub:
+        alpha = await hub.agent("lap-alpha")
+        task = await create(
+            alpha, "cap:x", callback_url="https://127.0.0.1:9/hook", callback_secret="s3cret"
+        )
+        assert "callback_url" not in task
+        assert "callback_secret" not in task
+        events = await alpha.ok("GET", f"/tasks/{task['id']}/events")
+        assert "s3cret" not in str(events)
 
 
 async def test_a_dedupe_key_folds_repeats_into_the_active_task(
