@@ -64,12 +64,10 @@ async def revoke(conn: Conn, key_id: int) -> KeyInfo | None:
         # Counted in the write that revokes, under the hubs' write lock: of two revocations
         # of the last two admin keys, the second sees the first and is refused.
         check_revocable(info, await live_admins(conn))
-    await conn.execute(
-        "UPDATE keys SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
-        (rows.now_us(), key_id),
+    row = await rows.one(
+        conn, "UPDATE keys SET revoked_at = %s WHERE id = %s RETURNING *", (rows.now_us(), key_id)
     )
-    row = await rows.one(conn, "SELECT * FROM keys WHERE id = %s", (key_id,))
-    assert row is not None
+    assert row is not None  # read in this transaction above
     return rows.key(row)
 
 

@@ -148,16 +148,17 @@ def result_code(error: BaseException) -> int | None:
     return code & 0xFF if isinstance(code, int) else None
 
 
-def refusal(error: BaseException, lock_timeout: float) -> Unavailable | None:
-    """What the callers of a batch hear when the database, not their write, is at fault;
-    ``None`` when ``error`` is a write's own failure."""
+def refusal(error: BaseException, lock_timeout: float, *, read: bool = False) -> Unavailable | None:
+    """What the callers of a batch (or a ``read``) hear when the database, not their own
+    statement, is at fault; ``None`` when ``error`` is the statement's own failure."""
     code = result_code(error)
     if code in _LOCKED:
         return Unavailable(
-            f"another process has held the database's write lock for over {lock_timeout:g} s; "
-            "try again",
+            f"another process has held the database's lock for over {lock_timeout:g} s; try again",
             code="db_locked",
         )
+    if code in _REFUSED and read:
+        return Unavailable(f"the database cannot be read: {error}", code="db_unavailable")
     if code in _REFUSED:
         return Unavailable(f"the database refused the write: {error}", code="commit_failed")
     return None
@@ -344,10 +345,7 @@ class Database:
         """Run a point lookup ``fn(conn, *args)`` inline; keep these to indexed single rows."""
         if self._closed or self._inline is None:
             raise Unavailable("the store is closed", code="store_closed")
-        try:
-            return fn(self._inline, *args)
-        except sqlite3.Error as error:
-            raise self._unreadable(error) from error
+        return self._reading(fn, self._inline, args)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` on a reader connection in the pool."""
@@ -363,22 +361,17 @@ class Database:
             self._local.conn = conn
             with self._lock:
                 self._reader_conns.append(conn)
+        return self._reading(fn, conn, args)
+
+    def _reading(self, fn: Callable[..., T], conn: sqlite3.Connection, args: tuple[Any, ...]) -> T:
+        """``fn(conn, *args)``; the database's own trouble is a 503, anything else a bug."""
         try:
             return fn(conn, *args)
         except sqlite3.Error as error:
-            raise self._unreadable(error) from error
-
-    def _unreadable(self, error: sqlite3.Error) -> BaseException:
-        """A read's failure: the database's own trouble is a 503, anything else a bug."""
-        code = result_code(error)
-        if code in _LOCKED:
-            return Unavailable(
-                f"another process has locked the database for over {self.lock_timeout:g} s",
-                code="db_locked",
-            )
-        if code in _REFUSED:
-            return Unavailable(f"the database cannot be read: {error}", code="db_unavailable")
-        return error
+            refused = refusal(error, self.lock_timeout, read=True)
+            if refused is None:
+                raise
+            raise refused from error
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in the writer's next transaction; return after its commit."""

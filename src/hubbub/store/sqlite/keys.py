@@ -66,11 +66,9 @@ def revoke(conn: sqlite3.Connection, key_id: int) -> KeyInfo | None:
         # Counted in the write that revokes: of two revocations of the last two admin keys,
         # the second sees the first and is refused.
         check_revocable(info, live_admins(conn))
-    conn.execute(
-        "UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        (rows.now_us(), key_id),
-    )
-    row = conn.execute("SELECT * FROM keys WHERE id = ?", (key_id,)).fetchone()
+    row = conn.execute(
+        "UPDATE keys SET revoked_at = ? WHERE id = ? RETURNING *", (rows.now_us(), key_id)
+    ).fetchone()
     return rows.key(row)
 
 
