@@ -44,12 +44,12 @@ class AgentService:
         names.check_agent(name)
         hit = self._cache.entry(name)
         if hit is not None:
-            agent = hit[0]
-            self._authorize(credential, agent.name, agent.machine, agent.kind)
-            await self._check_owner(credential, name)
-            return agent
-        self._authorize(credential, name)
+            self._authorize(credential, name, hit[0].machine, hit[0].kind)
+        else:
+            self._authorize(credential, name)
         await self._check_owner(credential, name)
+        if hit is not None:
+            return hit[0]
         if credential.kind != "machine":
             found = await self._store.agent(name)
             if found is None:
