@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from hubbub.store.postgres import tasks as task_sql
+from hubbub.store import tasks
+from hubbub.store.postgres.engine import PostgresSession
 from tests.postgres import Cluster
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
@@ -76,9 +77,12 @@ async def test_the_claim_path_seeks_its_indexes_in_custom_and_generic_plans(data
             await conn.execute(f"SET plan_cache_mode = {mode}".encode())
             await conn.commit()
             plans.clear()
-            claimed = await task_sql.claim_next(conn, me[0], None)
+            # The store's own statements (each rendered by Query.sql(POSTGRES)), as the writer
+            # runs them.
+            session = PostgresSession(conn, writer=True)
+            claimed = await tasks.claim_next(session, me[0], None)
             assert claimed is not None
-            assert await task_sql.next_expiry(conn) is not None
+            assert await tasks.next_expiry(session) is not None
             await conn.rollback()
             whole_table = [p for p in plans if "Seq Scan on tasks " in p]
             assert not whole_table, (mode, whole_table)

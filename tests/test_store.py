@@ -17,6 +17,7 @@ from hubbub.core.errors import Unavailable
 from hubbub.core.models import Agent, Channel
 from hubbub.core.store import NewChannel, NewMessage, SearchQuery
 from hubbub.store import open_store
+from hubbub.store.sql import Query, Session
 from hubbub.store.sqlite import SqliteStore
 from hubbub.store.sqlite.engine import Database
 
@@ -88,30 +89,31 @@ async def test_concurrent_retries_with_one_idempotency_key_post_once(store: Sqli
     assert rows(store.db.path, "SELECT count(*) FROM messages") == [(1,)]
 
 
-def _insert_key(conn: sqlite3.Connection, digest: str) -> int:
-    row = conn.execute(
-        "INSERT INTO keys (kind, machine, prefix, digest, created_at) "
-        "VALUES ('machine', 'lap', 'hb_x', ?, 0) RETURNING id",
-        (digest,),
-    ).fetchone()
-    return int(row[0])
+INSERT_KEY = Query(
+    "INSERT INTO keys (kind, machine, prefix, digest, created_at) "
+    "VALUES ('machine', 'lap', 'hb_x', :digest, 0) RETURNING id"
+)
 
 
-def _insert_then_fail(conn: sqlite3.Connection, digest: str) -> int:
-    _insert_key(conn, digest)
+async def _insert_key(conn: Session, digest: str) -> int:
+    return int(await conn.value(INSERT_KEY, digest=digest))
+
+
+async def _insert_then_fail(conn: Session, digest: str) -> int:
+    await _insert_key(conn, digest)
     raise ValueError(f"failed after inserting {digest}")
 
 
 async def test_a_failing_write_does_not_affect_its_batch(tmp_path: Path) -> None:
     db = Database(tmp_path / "batch.db")
-    db.open()
+    await db.open()
     try:
         started, release = threading.Event(), threading.Event()
 
-        def blocker(conn: sqlite3.Connection) -> int:
+        async def blocker(conn: Session) -> int:
             started.set()
-            assert release.wait(10)
-            return _insert_key(conn, "blocker")
+            assert release.wait(10)  # the writer thread waits here, holding its batch
+            return await _insert_key(conn, "blocker")
 
         blocking = asyncio.ensure_future(db.write(blocker))
         assert await anyio.to_thread.run_sync(started.wait, 10)
@@ -137,7 +139,7 @@ async def test_a_failing_write_does_not_affect_its_batch(tmp_path: Path) -> None
         digests = rows(db.path, "SELECT digest FROM keys ORDER BY id")
         assert digests == [("blocker",), ("good-1",), ("good-2",), ("good-3",)]
     finally:
-        db.close()
+        await db.close()
 
 
 async def test_data_survives_closing_and_reopening(tmp_path: Path) -> None:
@@ -235,7 +237,7 @@ async def test_writes_queued_before_close_are_committed(tmp_path: Path) -> None:
         for i in range(20)
     ]
     await asyncio.sleep(0)  # the posts are queued to the writer
-    await anyio.to_thread.run_sync(store.db.close)
+    await store.db.close()
     done = await asyncio.gather(*pending)
     assert len({r.message.id for r in done}) == 20
     assert rows(path, "SELECT count(*) FROM messages") == [(20,)]

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -38,7 +38,10 @@ from hubbub import __version__
 from hubbub.core import values
 from hubbub.core.errors import Conflict, HubbubError, InvalidInput
 from hubbub.store.migrations import Migration
-from hubbub.store.transfer import BATCH, SEEDED, TABLES, Direct, Row
+from hubbub.store.transfer import BATCH, SEEDED, TABLES, Row
+
+if TYPE_CHECKING:
+    from hubbub.store.dump import Direct
 
 FORMAT = "hubbub-export"
 VERSION = 1
@@ -110,7 +113,7 @@ def bad(detail: str) -> InvalidInput:
 # export
 
 
-async def export(db: Direct, out: Sink, progress: Progress | None = None) -> Moved:
+async def export(db: Direct[Any], out: Sink, progress: Progress | None = None) -> Moved:
     """Write every data table of ``db``, as one snapshot, to ``out``."""
     progress = progress or _Silent()
     digest = hashlib.sha256()
@@ -215,7 +218,7 @@ def read_header(number: int, data: bytes, schema: int) -> Header:
 
 
 async def load(
-    db: Direct,
+    db: Direct[Any],
     source: Source,
     progress: Progress | None = None,
     *,
@@ -239,7 +242,7 @@ async def load(
         raise
 
 
-def _not_empty(db: Direct, found: dict[str, int]) -> Conflict:
+def _not_empty(db: Direct[Any], found: dict[str, int]) -> Conflict:
     held = ", ".join(f"{t} ({'1000+' if n > 1000 else n})" for t, n in found.items())
     return Conflict(
         f"{db.shown} already holds data: {held}. Import only into an empty database",
@@ -248,7 +251,7 @@ def _not_empty(db: Direct, found: dict[str, int]) -> Conflict:
 
 
 async def _fill(
-    db: Direct,
+    db: Direct[Any],
     header: Header,
     first: bytes,
     lines: Iterator[tuple[int, bytes]],

@@ -1,15 +1,45 @@
-"""Versioned schema migrations: numbered SQL files per engine, applied in order, once each."""
+"""Versioned schema migrations: numbered SQL files per engine, applied in order, once each.
+
+The runner is written once, against a :class:`Migrator`; what differs between the engines is
+each one's ``Migrating`` (in its ``engine`` module): how a step's script runs (SQLite splits
+it into statements), its transaction (SQLite's ``BEGIN IMMEDIATE``), and how concurrent
+processes take turns (PostgreSQL's advisory lock). The ``.sql`` files are never edited once
+shipped: a database pins each applied one by its checksum.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from importlib import resources
+from typing import Protocol
 
 from hubbub.core.errors import Unavailable
+from hubbub.store.dialect import Dialect
+from hubbub.store.sql import Query, Session
+from hubbub.store.times import now_us
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+PACKAGES = {"sqlite": "hubbub.store.sqlite", "postgresql": "hubbub.store.postgres"}
+"""Where each dialect's migrations are shipped."""
+
+HAS_TABLE = Query(lambda d: f"SELECT {d.table_exists('name')}")
+APPLIED = Query("SELECT version, checksum FROM schema_migrations")
+CREATE = Query(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+    "name text NOT NULL, checksum text NOT NULL, applied_at bigint NOT NULL)"
+)
+RECORD = Query(
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+    "VALUES (:version, :name, :checksum, :now)"
+)
+PROBE = Query(
+    "INSERT INTO writer_probe (id, probed_at) VALUES (1, :now) "
+    "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +67,11 @@ def load(package: str) -> list[Migration]:
     if versions != list(range(1, len(found) + 1)):
         raise RuntimeError(f"migrations in {package} are not numbered 1..n: {versions}")
     return found
+
+
+def shipped(dialect: Dialect) -> list[Migration]:
+    """This build's migrations for ``dialect``'s engine."""
+    return load(PACKAGES[dialect.name])
 
 
 def pending(applied: dict[int, str], known: list[Migration]) -> list[Migration]:
@@ -67,3 +102,69 @@ def require_current(applied: dict[int, str], known: list[Migration]) -> None:
         f"the database {at}, behind this hub ({len(known)}): run 'hubbub migrate' first",
         code="schema_too_old",
     )
+
+
+async def has_table(conn: Session, name: str) -> bool:
+    return bool(await conn.value(HAS_TABLE, name=name))
+
+
+async def applied(conn: Session) -> dict[int, str]:
+    """The migrations applied to the database (version: checksum); none without a schema."""
+    if not await has_table(conn, "schema_migrations"):
+        return {}
+    return {int(r["version"]): str(r["checksum"]) for r in await conn.rows(APPLIED)}
+
+
+async def check(conn: Session) -> int:
+    """The schema version, if the database is at this build's; else ``schema_too_old`` (or
+    what :func:`pending` refuses). For a hub started without migrating."""
+    known = shipped(conn.dialect)
+    require_current(await applied(conn), known)
+    return len(known)
+
+
+async def probe(conn: Session) -> None:
+    """A real write, so a commit proves the database takes writes (see ``writer_probe``)."""
+    await conn.run(PROBE, now=now_us())
+
+
+class Migrator(Protocol):
+    """How one engine applies migrations, beyond its :class:`Session` (in autocommit)."""
+
+    session: Session
+
+    def turn(self) -> AbstractAsyncContextManager[object]:
+        """Held while one process migrates, so concurrent processes apply each step once."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[object]:
+        """One step's transaction: committed if the block ends without an error."""
+        ...
+
+    async def script(self, sql: str) -> None:
+        """Run a migration file's statements, as written."""
+        ...
+
+
+async def migrate(engine: Migrator, on_apply: Callable[[Migration], None] | None = None) -> int:
+    """Apply pending migrations, each in its own transaction (``on_apply`` hears of each once
+    committed); return the schema version. Refuses a database that is newer than this build
+    or whose applied migrations were changed."""
+    conn = engine.session
+    known = shipped(conn.dialect)
+    async with engine.turn():
+        if not await has_table(conn, "schema_migrations"):
+            await conn.run(CREATE)
+        for step in pending(await applied(conn), known):
+            async with engine.transaction():
+                await engine.script(step.sql)
+                await conn.run(
+                    RECORD,
+                    version=step.version,
+                    name=step.name,
+                    checksum=step.checksum,
+                    now=now_us(),
+                )
+            if on_apply is not None:
+                on_apply(step)
+    return len(known)

@@ -29,25 +29,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow, dict_row, tuple_row
 from psycopg.types.json import set_json_loads
+from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from pydantic import TypeAdapter
 
 from hubbub.core.errors import InvalidInput, Unavailable
 from hubbub.core.events import StoredEvent
 from hubbub.store import migrations
-from hubbub.store.postgres.events import LogConnection
+from hubbub.store.dialect import POSTGRES
+from hubbub.store.sql import Query, Row, Session, T
 
-T = TypeVar("T")
 Conn = psycopg.AsyncConnection[DictRow]
 Job = tuple[Callable[..., Awaitable[Any]], tuple[Any, ...], asyncio.Future[Any]]
 Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
@@ -111,7 +115,7 @@ class Database:
         self._max_batch = max_batch
         self._jobs: asyncio.Queue[Job | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._conn: LogConnection | None = None
+        self._conn: Conn | None = None
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._publish: Publish | None = None
         self._closed = False
@@ -124,8 +128,8 @@ class Database:
         set_json_loads(orjson.loads, conn)
         await conn.execute(f"SET statement_timeout = {self._timeout_ms}")
 
-    async def _connect_writer(self) -> LogConnection:
-        conn = await LogConnection.connect(self.conninfo, autocommit=True, row_factory=dict_row)
+    async def _connect_writer(self) -> Conn:
+        conn = await Conn.connect(self.conninfo, autocommit=True, row_factory=dict_row)
         await self._configure(conn)
         # A writer that stops mid-transaction (a paused process) must not hold the write lock
         # for ever: the server ends such a session after a while.
@@ -143,13 +147,17 @@ class Database:
             # A migration may build an index over a large table, or wait for another process
             # that does: no statement timeout meanwhile.
             await self._conn.execute("SET statement_timeout = 0")
-            await (migrate(self._conn) if self._migrate else check(self._conn))
+            await (
+                migrations.migrate(Migrating(self._conn))
+                if self._migrate
+                else migrations.check(PostgresSession(self._conn))
+            )
             await self._conn.execute(f"SET statement_timeout = {self._timeout_ms}")
             # A read-only database (a standby, a read-only role) is found now, before the
             # hub serves, rather than by the first write.
             try:
                 async with self._conn.transaction():
-                    await probe(self._conn)
+                    await migrations.probe(PostgresSession(self._conn))
             except psycopg.Error as error:
                 if isinstance(error, psycopg.OperationalError):
                     raise
@@ -206,7 +214,7 @@ class Database:
         for attempt in range(2):
             try:
                 async with self._pool.connection() as conn:
-                    return await fn(conn, *args)
+                    return await fn(PostgresSession(conn), *args)
             except pg_errors.QueryCanceled as error:
                 raise unavailable(error, self.conninfo) from None
             except psycopg.DataError as error:
@@ -308,7 +316,7 @@ class Database:
             else:
                 future.set_result(result)
 
-    async def _writer_conn(self) -> LogConnection:
+    async def _writer_conn(self) -> Conn:
         if self._conn is None or self._conn.closed or self._conn.broken:
             await self._reset_writer()
             try:
@@ -318,7 +326,7 @@ class Database:
         return self._conn
 
     async def _run(
-        self, conn: LogConnection, batch: list[Job], *, isolate: bool
+        self, conn: Conn, batch: list[Job], *, isolate: bool
     ) -> tuple[list[Outcome], list[StoredEvent]]:
         """Run a batch in one transaction under the write lock. Failures are rare, so the
         first run uses no savepoints; a failing job aborts it and the batch reruns with a
@@ -328,12 +336,13 @@ class Database:
         try:
             # One round trip each to open (with the lock) and to close (with the notice).
             await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY})")
+            session = PostgresSession(conn, writer=True)
             for fn, args, future in batch:
                 if isolate:
                     await conn.execute("SAVEPOINT job")
-                conn.appended = []
+                session.appended = []
                 try:
-                    result = await fn(conn, *args)
+                    result = await fn(session, *args)
                 except Exception as exc:
                     if _lost(conn, exc):
                         raise
@@ -345,7 +354,7 @@ class Database:
                     continue
                 if isolate:
                     await conn.execute("RELEASE SAVEPOINT job")
-                committed.extend(conn.appended)
+                committed.extend(session.appended)
                 outcomes.append((future, result, None))
         except _Retry:
             await _rollback(conn)
@@ -368,6 +377,95 @@ class Database:
         return outcomes, committed
 
 
+class PostgresSession:
+    """:class:`hubbub.store.sql.Session` on a psycopg connection."""
+
+    dialect = POSTGRES
+
+    def __init__(self, conn: Conn, *, writer: bool = False) -> None:
+        self.conn = conn
+        self.appended: list[StoredEvent] | None = [] if writer else None
+
+    async def rows(self, query: Query, /, **params: Any) -> Sequence[Row]:
+        cursor = await self.conn.execute(query.sql(POSTGRES), params)
+        return await cursor.fetchall()
+
+    async def row(self, query: Query, /, **params: Any) -> Row | None:
+        cursor = await self.conn.execute(query.sql(POSTGRES), params)
+        return await cursor.fetchone()
+
+    async def value(self, query: Query, /, **params: Any) -> Any:
+        cursor = self.conn.cursor(row_factory=tuple_row)
+        await cursor.execute(query.sql(POSTGRES), params)
+        found = await cursor.fetchone()
+        return None if found is None else found[0]
+
+    async def run(self, query: Query, /, **params: Any) -> int:
+        cursor = await self.conn.execute(query.sql(POSTGRES), params)
+        return cursor.rowcount
+
+    async def models(
+        self, adapter: TypeAdapter[list[T]], query: Query, /, **params: Any
+    ) -> list[T]:
+        cursor = self.conn.cursor(row_factory=tuple_row)
+        cursor.adapters.register_loader("json", TextLoader)  # parsed below, with the rest
+        await cursor.execute(query.sql(POSTGRES), params)
+        found = await cursor.fetchall()
+        return adapter.validate_json("[" + ",".join(row[0] for row in found) + "]")
+
+    async def insert(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        returning: str | None = None,
+        ignore_conflicts: bool = False,
+    ) -> list[int]:
+        """One statement for every row: ``unnest`` over one array per column, in order."""
+        if not rows:
+            return []
+        columns = tuple(rows[0])
+        types = _COLUMN_TYPES.get(table)
+        if types is None:
+            cursor = await self.conn.execute(
+                "SELECT attname AS name, format_type(atttypid, atttypmod) AS type "
+                "FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+                (table,),
+            )
+            types = _COLUMN_TYPES[table] = {r["name"]: r["type"] for r in await cursor.fetchall()}
+        sql = _insert_sql(
+            table, columns, tuple(types[c] for c in columns), returning, ignore_conflicts
+        )
+        params = {c: [row[c] for row in rows] for c in columns}
+        cursor = await self.conn.execute(sql, params)
+        if returning is None:
+            return []
+        # Rows are inserted, and numbered, in ordinality order.
+        return sorted(row[returning] for row in await cursor.fetchall())
+
+
+_COLUMN_TYPES: dict[str, dict[str, str]] = {}
+
+
+@functools.cache
+def _insert_sql(
+    table: str,
+    columns: tuple[str, ...],
+    types: tuple[str, ...],
+    returning: str | None,
+    ignore_conflicts: bool,
+) -> str:
+    names = ", ".join(columns)
+    arrays = ", ".join(f"%({c})s::{t}[]" for c, t in zip(columns, types, strict=True))
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM unnest({arrays}) "
+        f"WITH ORDINALITY AS r ({names}, ordinality) ORDER BY ordinality"
+    )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    return f"{sql} RETURNING {returning}" if returning else sql
+
+
 class _Retry(Exception):
     """A job failed in a batch run without savepoints: run the batch again, isolated."""
 
@@ -377,7 +475,7 @@ class _Transient(Exception):
     serialization failure): run it again on a good connection."""
 
 
-def _lost(conn: LogConnection, error: BaseException) -> bool:
+def _lost(conn: Conn, error: BaseException) -> bool:
     """True if ``error`` means the connection itself is gone."""
     return (
         conn.broken
@@ -408,7 +506,7 @@ def _nul() -> InvalidInput:
     return InvalidInput("text may not contain the NUL character (U+0000)", code="invalid")
 
 
-async def _rollback(conn: LogConnection) -> None:
+async def _rollback(conn: Conn) -> None:
     if not conn.broken and not conn.closed:
         with contextlib.suppress(psycopg.Error):
             await conn.execute("ROLLBACK")
@@ -419,57 +517,24 @@ def _reason(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-async def probe(conn: Conn) -> None:
-    """A real write, so a commit proves the database takes writes (see ``writer_probe``)."""
-    await conn.execute(
-        "INSERT INTO writer_probe (id, probed_at) VALUES (1, %s) "
-        "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
-        (time.time_ns() // 1000,),
-    )
+class Migrating:
+    """:class:`hubbub.store.migrations.Migrator` on PostgreSQL (a connection in autocommit):
+    concurrent processes take turns under an advisory lock; each step is one transaction."""
 
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.session: Session = PostgresSession(conn)
 
-async def applied_migrations(conn: Conn) -> dict[int, str]:
-    """The migrations applied to the database (version: checksum); none without a schema."""
-    found = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok")
-    if not (await found.fetchone() or {}).get("ok"):
-        return {}
-    cursor = await conn.execute("SELECT version, checksum FROM schema_migrations")
-    return {row["version"]: row["checksum"] for row in await cursor.fetchall()}
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        await self.conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            await self.conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
 
+    def transaction(self) -> AbstractAsyncContextManager[object]:
+        return self.conn.transaction()
 
-async def check(conn: Conn) -> int:
-    """The schema version, if the database is at this build's; else ``schema_too_old`` (or
-    what :func:`migrate` refuses). For a hub started without migrating."""
-    known = migrations.load("hubbub.store.postgres")
-    migrations.require_current(await applied_migrations(conn), known)
-    return len(known)
-
-
-async def migrate(
-    conn: Conn, *, on_apply: Callable[[migrations.Migration], None] | None = None
-) -> int:
-    """Apply pending migrations, each in its own transaction (``on_apply`` hears of each once
-    committed); return the schema version. Concurrent processes take turns (an advisory
-    lock), so each step is applied once."""
-    known = migrations.load("hubbub.store.postgres")
-    await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-    try:
-        found = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok")
-        if not (await found.fetchone() or {}).get("ok"):
-            await conn.execute(
-                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
-                "name text NOT NULL, checksum text NOT NULL, applied_at bigint NOT NULL)"
-            )
-        applied = await applied_migrations(conn)
-        for step in migrations.pending(applied, known):
-            async with conn.transaction():
-                await conn.execute(step.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES (%s, %s, %s, %s)",
-                    (step.version, step.name, step.checksum, time.time_ns() // 1000),
-                )
-            if on_apply is not None:
-                on_apply(step)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
-    return len(known)
+    async def script(self, sql: str) -> None:
+        await self.conn.execute(sql)  # a shipped file, whole: several statements

@@ -21,24 +21,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import queue
 import sqlite3
 import sys
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from hubbub.core.errors import Unavailable
 from hubbub.core.events import StoredEvent
 from hubbub.store import migrations
-from hubbub.store.sqlite.events import LogConnection
+from hubbub.store.dialect import SQLITE
+from hubbub.store.sql import Query, Row, Session, T, run_inline
 
-T = TypeVar("T")
 Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.AbstractEventLoop]
 Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
 Publish = Callable[[list[StoredEvent]], None]
@@ -61,7 +63,6 @@ def connect(
     synchronous: str = "FULL",
     readonly: bool = False,
     lock_timeout: float = 10.0,
-    factory: type[sqlite3.Connection] = sqlite3.Connection,
 ) -> sqlite3.Connection:
     """A connection with the hub's pragmas, in autocommit mode (transactions are explicit).
     A lock held by another process is waited for up to ``lock_timeout`` seconds."""
@@ -70,7 +71,6 @@ def connect(
         isolation_level=None,
         check_same_thread=False,
         cached_statements=512,
-        factory=factory,
     )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {max(1, round(lock_timeout * 1000))}")
@@ -84,53 +84,31 @@ def connect(
     return conn
 
 
-def applied_migrations(conn: sqlite3.Connection) -> dict[int, str]:
-    """The migrations applied to the database (version: checksum); none without a schema."""
-    found = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    ).fetchone()
-    if found is None:
-        return {}
-    rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
-    return {int(row[0]): str(row[1]) for row in rows}
+class Migrating:
+    """:class:`hubbub.store.migrations.Migrator` on SQLite: each step in a ``BEGIN IMMEDIATE``
+    transaction (which is also how processes take turns), its script split into statements."""
 
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.session: Session = SqliteSession(conn)
 
-def check(conn: sqlite3.Connection) -> int:
-    """The schema version, if the database is at this build's; else ``schema_too_old`` (or
-    what :func:`migrate` refuses). For a hub started without migrating."""
-    known = migrations.load("hubbub.store.sqlite")
-    migrations.require_current(applied_migrations(conn), known)
-    return len(known)
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        yield
 
-
-def migrate(
-    conn: sqlite3.Connection, *, on_apply: Callable[[migrations.Migration], None] | None = None
-) -> int:
-    """Apply pending migrations (``on_apply`` hears of each once committed); return the schema
-    version. Refuses a database that is newer than this build or whose applied migrations
-    were changed."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-        "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-    )
-    applied = applied_migrations(conn)
-    known = migrations.load("hubbub.store.sqlite")
-    for step in migrations.pending(applied, known):
-        conn.execute("BEGIN IMMEDIATE")
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(step.sql):
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
-                (step.version, step.name, step.checksum, time.time_ns() // 1000),
-            )
-            conn.execute("COMMIT")
+            yield
+            self.conn.execute("COMMIT")
         except BaseException:
-            rollback(conn)
+            rollback(self.conn)
             raise
-        if on_apply is not None:
-            on_apply(step)
-    return len(known)
+
+    async def script(self, sql: str) -> None:
+        for statement in _statements(sql):
+            self.conn.execute(statement)
 
 
 def rollback(conn: sqlite3.Connection) -> None:
@@ -171,15 +149,6 @@ def identity(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return found.st_dev, found.st_ino
-
-
-def probe(conn: sqlite3.Connection) -> None:
-    """A real write, so a commit proves the database takes writes (see ``writer_probe``)."""
-    conn.execute(
-        "INSERT INTO writer_probe (id, probed_at) VALUES (1, ?) "
-        "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
-        (time.time_ns() // 1000,),
-    )
 
 
 def _statements(script: str) -> list[str]:
@@ -236,18 +205,15 @@ class Database:
         self.batches = 0
         self.batched_writes = 0
 
-    def _connect(
-        self, *, readonly: bool = False, factory: type[sqlite3.Connection] = sqlite3.Connection
-    ) -> sqlite3.Connection:
+    def _connect(self, *, readonly: bool = False) -> sqlite3.Connection:
         return connect(
             self.path,
             synchronous=self.synchronous,
             readonly=readonly,
             lock_timeout=self.lock_timeout,
-            factory=factory,
         )
 
-    def open(self, publish: Publish | None = None) -> None:
+    async def open(self, publish: Publish | None = None) -> None:
         """Create the file if needed, migrate it (or check that it needs no migration), prove
         that it takes writes, and start the writer. ``publish`` receives the events of every
         commit, on the calling event loop, before writers are answered."""
@@ -272,31 +238,31 @@ class Database:
         )
         self._writer.start()
 
-    def _open_writer(self) -> LogConnection:
+    def _open_writer(self) -> sqlite3.Connection:
         if not self._migrate and not self.path.exists():
-            migrations.require_current({}, migrations.load("hubbub.store.sqlite"))
+            migrations.require_current({}, migrations.shipped(SQLITE))
         if not self.path.exists():  # the database holds secrets' hashes: owner only
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._claim()
-        conn = self._connect(factory=LogConnection)
+        conn = self._connect()
         try:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot switch it to WAL mode (it stays {mode})")
-            if self._migrate:
-                migrate(conn)
-            else:
-                check(conn)
+            run_inline(
+                migrations.migrate(Migrating(conn))
+                if self._migrate
+                else migrations.check(SqliteSession(conn))
+            )
             # A read-only file, a full disk or a foreign lock is found now, before the hub
             # serves, rather than by the first write.
             conn.execute("BEGIN IMMEDIATE")
-            probe(conn)
+            run_inline(migrations.probe(SqliteSession(conn)))
             conn.execute("COMMIT")
         except BaseException:
             rollback(conn)
             conn.close()
             raise
-        assert isinstance(conn, LogConnection)
         return conn
 
     def _claim(self) -> None:
@@ -324,8 +290,12 @@ class Database:
             os.close(self._claimed)
             self._claimed = None
 
-    def close(self) -> None:
-        """Finish queued writes, then close every connection."""
+    async def close(self) -> None:
+        """Finish queued writes, then close every connection (waiting off the event loop,
+        which answers the writes)."""
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
         if self._closed:
             return
         self._closed = True
@@ -341,20 +311,21 @@ class Database:
             self._reader_conns.clear()
         self._release()
 
-    def lookup(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a point lookup ``fn(conn, *args)`` inline; keep these to indexed single rows."""
+    async def lookup(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a point lookup ``fn(session, *args)`` inline, on the event loop's own
+        connection; keep these to indexed single rows."""
         if self._closed or self._inline is None:
             raise Unavailable("the store is closed", code="store_closed")
         return self._reading(fn, self._inline, args)
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` on a reader connection in the pool."""
+    async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(session, *args)`` on a reader connection in the pool."""
         if self._closed:
             raise Unavailable("the store is closed", code="store_closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._run_read, fn, args)
 
-    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    def _run_read(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect(readonly=True)
@@ -363,26 +334,29 @@ class Database:
                 self._reader_conns.append(conn)
         return self._reading(fn, conn, args)
 
-    def _reading(self, fn: Callable[..., T], conn: sqlite3.Connection, args: tuple[Any, ...]) -> T:
-        """``fn(conn, *args)``; the database's own trouble is a 503, anything else a bug."""
+    def _reading(
+        self, fn: Callable[..., Any], conn: sqlite3.Connection, args: tuple[Any, ...]
+    ) -> Any:
+        """``fn(session, *args)``; the database's own trouble is a 503, anything else a bug."""
         try:
-            return fn(conn, *args)
+            return run_inline(fn(SqliteSession(conn), *args))
         except sqlite3.Error as error:
             refused = refusal(error, self.lock_timeout, read=True)
             if refused is None:
                 raise
             raise refused from error
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` in the writer's next transaction; return after its commit."""
+    async def write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(session, *args)`` in the writer's next transaction; return after its
+        commit."""
         if self._closed:
             raise Unavailable("the store is closed", code="store_closed")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         self._jobs.put((fn, args, future, loop))
         return await future
 
-    def _write_loop(self, conn: LogConnection) -> None:
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
         try:
             while True:
                 first = self._jobs.get()
@@ -414,7 +388,7 @@ class Database:
             conn.close()
 
     def _run(
-        self, conn: LogConnection, batch: list[Job], *, isolate: bool
+        self, conn: sqlite3.Connection, batch: list[Job], *, isolate: bool
     ) -> tuple[list[Outcome], list[StoredEvent]]:
         """Run a batch in one transaction. Failures are rare, so the first run uses no
         savepoints; a failing job aborts it and the batch reruns with a savepoint per job,
@@ -422,12 +396,13 @@ class Database:
         outcomes: list[Outcome] = []
         committed: list[StoredEvent] = []
         self._execute(conn, "BEGIN IMMEDIATE")
+        session = SqliteSession(conn, writer=True)
         for fn, args, future, _loop in batch:
             if isolate:
                 self._execute(conn, "SAVEPOINT job")
-            conn.appended = []
+            session.appended = []
             try:
-                result = fn(conn, *args)
+                result = run_inline(fn(session, *args))
             except BaseException as exc:
                 refused = refusal(exc, self.lock_timeout)
                 if refused is not None:
@@ -440,13 +415,13 @@ class Database:
                 continue
             if isolate:
                 self._execute(conn, "RELEASE job")
-            committed.extend(conn.appended)
+            committed.extend(session.appended)
             outcomes.append((future, result, None))
         self._check_file()
         self._execute(conn, "COMMIT")
         return outcomes, committed
 
-    def _execute(self, conn: LogConnection, statement: str) -> None:
+    def _execute(self, conn: sqlite3.Connection, statement: str) -> None:
         """Run a transaction-control statement; its failure refuses the whole batch."""
         try:
             conn.execute(statement)
@@ -470,7 +445,7 @@ class Database:
                 )
             )
 
-    def _commit(self, conn: LogConnection, batch: list[Job]) -> None:
+    def _commit(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         try:
             try:
                 outcomes, committed = self._run(conn, batch, isolate=False)
@@ -511,6 +486,63 @@ class Database:
             publish = self._publish if loop is self._publish_loop and committed else None
             with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
                 loop.call_soon_threadsafe(_answer, answers, publish, committed)
+
+
+class SqliteSession:
+    """:class:`hubbub.store.sql.Session` on a SQLite connection. Its methods never suspend:
+    the store's coroutines run on it inline (:func:`hubbub.store.sql.run_inline`)."""
+
+    dialect = SQLITE
+
+    def __init__(self, conn: sqlite3.Connection, *, writer: bool = False) -> None:
+        self.conn = conn
+        self.appended: list[StoredEvent] | None = [] if writer else None
+
+    async def rows(self, query: Query, /, **params: Any) -> Sequence[Row]:
+        return self.conn.execute(query.sql(SQLITE), params).fetchall()
+
+    async def row(self, query: Query, /, **params: Any) -> Row | None:
+        return self.conn.execute(query.sql(SQLITE), params).fetchone()  # type: ignore[no-any-return]
+
+    async def value(self, query: Query, /, **params: Any) -> Any:
+        found = self.conn.execute(query.sql(SQLITE), params).fetchone()
+        return None if found is None else found[0]
+
+    async def run(self, query: Query, /, **params: Any) -> int:
+        return self.conn.execute(query.sql(SQLITE), params).rowcount
+
+    async def models(
+        self, adapter: TypeAdapter[list[T]], query: Query, /, **params: Any
+    ) -> list[T]:
+        found = self.conn.execute(query.sql(SQLITE), params)
+        return adapter.validate_json("[" + ",".join(row[0] for row in found) + "]")
+
+    async def insert(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        returning: str | None = None,
+        ignore_conflicts: bool = False,
+    ) -> list[int]:
+        if not rows:
+            return []
+        sql = _insert_sql(table, tuple(rows[0]), returning, ignore_conflicts)
+        if returning is None:
+            self.conn.executemany(sql, rows)
+            return []
+        return [self.conn.execute(sql, row).fetchone()[0] for row in rows]
+
+
+@functools.cache
+def _insert_sql(
+    table: str, columns: tuple[str, ...], returning: str | None, ignore_conflicts: bool
+) -> str:
+    values = ", ".join(f":{c}" for c in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    return f"{sql} RETURNING {returning}" if returning else sql
 
 
 class _Retry(Exception):

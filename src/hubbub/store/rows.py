@@ -1,39 +1,30 @@
-"""Conversions between SQLite rows and domain models."""
+"""Conversions between rows and domain models, and the row shapes queries share."""
 
 from __future__ import annotations
 
-import sqlite3
-from typing import TypeVar
+from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
 
 from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message, SearchHit, User
-from hubbub.store.times import maybe_time as maybe_time
-from hubbub.store.times import now_us as now_us
-from hubbub.store.times import to_time as to_time
-from hubbub.store.times import to_us as to_us
-
-T = TypeVar("T")
+from hubbub.store.dialect import Dialect
+from hubbub.store.sql import Row
+from hubbub.store.times import maybe_time, to_time
 
 
-def iso(column: str) -> str:
-    """SQL rendering a stored time as an exact RFC 3339 UTC string (NULL stays NULL)."""
-    return (
-        f"CASE WHEN {column} IS NULL THEN NULL ELSE "
-        f"strftime('%Y-%m-%dT%H:%M:%S', {column} / 1000000, 'unixepoch') "
-        f"|| printf('.%06dZ', {column} % 1000000) END"
+def message_json(d: Dialect) -> str:
+    """A message row (``m``, joined by :data:`MESSAGE_JOINS`) as one JSON object built by the
+    database, so a page parses in one pass."""
+    return d.json_object(
+        "'id', m.id, 'channel', c.name, 'author', a.name, 'content', m.content",
+        f"'metadata', {d.json('m.metadata')}, 'mentions', {d.json('m.mentions')}",
+        "'reply_to', m.reply_to, 'thread_id', m.thread_id",
+        f"'created_at', {d.iso('m.created_at')}, 'edited_at', {d.iso('m.edited_at')}",
+        f"'deleted', {d.json_bool('m.deleted_at IS NOT NULL')}",
     )
 
 
-# A message row as one JSON object built by SQLite, so pages parse in one pass in Rust.
-MESSAGE_JSON = f"""json_object(
-    'id', m.id, 'channel', c.name, 'author', a.name, 'content', m.content,
-    'metadata', json(m.metadata), 'mentions', json(m.mentions),
-    'reply_to', m.reply_to, 'thread_id', m.thread_id,
-    'created_at', {iso("m.created_at")}, 'edited_at', {iso("m.edited_at")},
-    'deleted', json(CASE WHEN m.deleted_at IS NULL THEN 'false' ELSE 'true' END)
-)"""
 MESSAGE_JOINS = "JOIN channels c ON c.id = m.channel_id JOIN agents a ON a.id = m.author_id"
 MESSAGE_FROM = f"messages m {MESSAGE_JOINS}"
 CHANNEL_COLUMNS = """
@@ -43,18 +34,22 @@ CHANNEL_COLUMNS = """
 """
 CHANNEL_FROM = "channels ch LEFT JOIN agents ag ON ag.id = ch.created_by"
 
-
-def parse_all(adapter: TypeAdapter[list[T]], cursor: sqlite3.Cursor) -> list[T]:
-    """Parse rows whose first column is a JSON object into models, all at once."""
-    return adapter.validate_json("[" + ",".join(row[0] for row in cursor) + "]")
-
-
 MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 INBOX_ITEMS: TypeAdapter[list[InboxItem]] = TypeAdapter(list[InboxItem])
 SEARCH_HITS: TypeAdapter[list[SearchHit]] = TypeAdapter(list[SearchHit])
 
 
-def agent(row: sqlite3.Row) -> Agent:
+def dumps(value: Any) -> str:
+    """A value as the JSON text a JSON column stores."""
+    return orjson.dumps(value).decode()
+
+
+def loads(value: Any) -> Any:
+    """A JSON column's value: text on SQLite, already decoded on PostgreSQL."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def agent(row: Row) -> Agent:
     """An agents row as a model."""
     return Agent.model_construct(
         id=row["id"],
@@ -62,8 +57,8 @@ def agent(row: sqlite3.Row) -> Agent:
         machine=row["machine"],
         kind=row["kind"],
         label=row["label"],
-        tags=orjson.loads(row["tags"]),
-        capabilities=orjson.loads(row["capabilities"]),
+        tags=loads(row["tags"]),
+        capabilities=loads(row["capabilities"]),
         status=row["status"],
         status_note=row["status_note"],
         visibility=row["visibility"],
@@ -72,7 +67,7 @@ def agent(row: sqlite3.Row) -> Agent:
     )
 
 
-def channel(row: sqlite3.Row) -> Channel:
+def channel(row: Row) -> Channel:
     """A channel row (selected with CHANNEL_COLUMNS) as a model."""
     return Channel.model_construct(
         id=row["id"],
@@ -88,7 +83,7 @@ def channel(row: sqlite3.Row) -> Channel:
     )
 
 
-def key(row: sqlite3.Row) -> KeyInfo:
+def key(row: Row) -> KeyInfo:
     """A keys row as a model."""
     return KeyInfo(
         id=row["id"],
@@ -101,7 +96,7 @@ def key(row: sqlite3.Row) -> KeyInfo:
     )
 
 
-def user(row: sqlite3.Row) -> User:
+def user(row: Row) -> User:
     """A users row joined with its agent's name as a model."""
     return User(
         name=row["name"],

@@ -1,0 +1,161 @@
+"""Agent queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hubbub.core import events
+from hubbub.core.errors import NotFound
+from hubbub.core.models import Agent, AgentKind
+from hubbub.core.store import AgentChanges, AgentQuery
+from hubbub.store import events as event_log
+from hubbub.store import rows
+from hubbub.store.sql import Query, Row, Session
+from hubbub.store.times import now_us, to_us
+
+BY_NAME = Query("SELECT * FROM agents WHERE name = :name")
+BY_ID = Query("SELECT * FROM agents WHERE id = :id")
+NAMED = Query(lambda d: f"SELECT * FROM agents WHERE {d.any_of('name', 'names')}")
+ENSURE = Query(
+    "INSERT INTO agents (name, machine, kind, created_at, updated_at) "
+    "VALUES (:name, :machine, :kind, :now, :now) ON CONFLICT (name) DO NOTHING RETURNING *"
+)
+# The whole profile is written back: the caller read it in this transaction.
+UPDATE = Query(
+    lambda d: (
+        "UPDATE agents SET label = :label, status = :status, status_note = :status_note, "
+        f"visibility = :visibility, tags = {d.json_param('tags')}, "
+        f"capabilities = {d.json_param('capabilities')}, updated_at = :now "
+        "WHERE id = :id RETURNING *"
+    )
+)
+CHANNELS = Query(
+    "SELECT c.id, c.name FROM members m JOIN channels c ON c.id = m.channel_id "
+    "WHERE m.agent_id = :agent ORDER BY c.id"
+)
+REVIVE = Query(
+    "UPDATE agents SET last_seen_at = :now, status = 'active', updated_at = :now "
+    "WHERE id = :id AND status = 'offline' RETURNING *"
+)
+SEEN = Query("UPDATE agents SET last_seen_at = :now WHERE id = :id RETURNING *")
+EXPIRE = Query(
+    lambda d: (
+        "UPDATE agents SET status = 'offline', updated_at = :now WHERE status != 'offline' "
+        f"AND coalesce(last_seen_at, created_at) < :cutoff AND NOT ({d.any_of('id', 'spare')}) "
+        "RETURNING *"
+    )
+)
+# Every filter is optional: a NULL parameter (or false flag) leaves it out.
+SEARCH = Query(
+    lambda d: (
+        f"""SELECT * FROM agents
+     WHERE (CAST(:tag AS TEXT) IS NULL OR {d.json_contains("tags", "tag")})
+       AND (CAST(:capability AS TEXT) IS NULL OR {d.json_contains("capabilities", "capability")})
+       AND (CAST(:label AS TEXT) IS NULL OR label = :label)
+       AND (CAST(:status AS TEXT) IS NULL OR status = :status)
+       AND (CAST(:machine AS TEXT) IS NULL OR machine = :machine)
+       AND (:unlisted OR visibility = 'visible')
+       AND (NOT :routable OR visibility != 'ghost')
+       AND (CAST(:seen AS BIGINT) IS NULL OR coalesce(last_seen_at, created_at) >= :seen)
+     ORDER BY {d.by_name("name")}"""
+    )
+)
+PROFILE = ("label", "tags", "capabilities", "status", "status_note", "visibility")
+LISTS = ("tags", "capabilities")
+
+
+def _found(row: Row | None, agent_id: int) -> Agent:
+    if row is None:
+        raise NotFound(f"no agent with id {agent_id}", code="agent_not_found")
+    return rows.agent(row)
+
+
+async def by_name(conn: Session, name: str) -> Agent | None:
+    row = await conn.row(BY_NAME, name=name)
+    return None if row is None else rows.agent(row)
+
+
+async def by_id(conn: Session, agent_id: int) -> Agent:
+    return _found(await conn.row(BY_ID, id=agent_id), agent_id)
+
+
+async def named(conn: Session, names: Sequence[str]) -> list[Agent]:
+    return [rows.agent(r) for r in await conn.rows(NAMED, names=conn.dialect.array(names))]
+
+
+async def ensure(conn: Session, name: str, machine: str, kind: AgentKind) -> Agent:
+    row = await conn.row(ENSURE, name=name, machine=machine, kind=kind, now=now_us())
+    found = rows.agent(row) if row is not None else await by_name(conn, name)
+    assert found is not None
+    return found
+
+
+async def update(conn: Session, agent_id: int, changes: AgentChanges) -> Agent:
+    agent = await by_id(conn, agent_id)
+    wanted: dict[str, Any] = {}
+    for column in PROFILE:
+        value = getattr(changes, column)
+        if value is not None:
+            wanted[column] = sorted(set(value)) if column in LISTS else value or None
+    # Only real changes are written and announced: a repeated heartbeat is silent.
+    fields = {column for column, value in wanted.items() if getattr(agent, column) != value}
+    if not fields:
+        return agent
+    profile = {column: getattr(agent, column) for column in PROFILE} | wanted
+    profile.update((column, rows.dumps(profile[column])) for column in LISTS)
+    agent = _found(await conn.row(UPDATE, id=agent_id, now=now_us(), **profile), agent_id)
+    await _announce(conn, agent, status_changed=bool(fields & {"status", "status_note"}))
+    return agent
+
+
+async def _announce(conn: Session, agent: Agent, *, status_changed: bool) -> None:
+    """Events for a changed agent: ``agent.updated`` for all, and ``member.status`` in each of
+    its channels when its status changed (never for a ghost)."""
+    shown = agent.model_dump(mode="json", include=set(PROFILE))
+    produced = [events.agent_event(agent.name, shown)]
+    if status_changed and agent.visibility != "ghost":
+        produced += [
+            events.member_status_event(
+                r["id"], r["name"], agent.name, agent.status, agent.status_note
+            )
+            for r in await conn.rows(CHANNELS, agent=agent.id)
+        ]
+    await event_log.append(conn, produced)
+
+
+async def touch(conn: Session, agent_id: int) -> Agent:
+    """Record activity now; an agent marked offline comes back as active."""
+    now = now_us()
+    revived = await conn.row(REVIVE, id=agent_id, now=now)
+    if revived is None:
+        return _found(await conn.row(SEEN, id=agent_id, now=now), agent_id)
+    agent = rows.agent(revived)
+    await _announce(conn, agent, status_changed=True)
+    return agent
+
+
+async def expire(conn: Session, cutoff_us: int, spare: list[int]) -> list[Agent]:
+    """Mark offline every agent not seen since ``cutoff_us``, except those in ``spare``."""
+    silent = await conn.rows(
+        EXPIRE, now=now_us(), cutoff=cutoff_us, spare=conn.dialect.array(spare)
+    )
+    expired = sorted((rows.agent(r) for r in silent), key=lambda a: a.id)
+    for agent in expired:
+        await _announce(conn, agent, status_changed=True)
+    return expired
+
+
+async def search(conn: Session, query: AgentQuery) -> list[Agent]:
+    found = await conn.rows(
+        SEARCH,
+        tag=query.tag,
+        capability=query.capability,
+        label=query.label,
+        status=query.status,
+        machine=query.machine,
+        unlisted=query.include_unlisted,
+        routable=query.routable_only,
+        seen=None if query.seen_since is None else to_us(query.seen_since),
+    )
+    return [rows.agent(r) for r in found]

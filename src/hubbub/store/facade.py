@@ -1,0 +1,223 @@
+"""The :class:`~hubbub.core.store.Store` both engines share: each method is one query
+module's function, run by the engine's :class:`Database` as a point lookup, a read or a
+write."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from hubbub.core.events import StoredEvent
+from hubbub.core.models import AckResult, Agent, AgentKind, InboxItem, Message, PostResult
+from hubbub.core.store import NewDelivery, NewMessage
+from hubbub.store import (
+    agents,
+    channels,
+    events,
+    inbox,
+    integrations,
+    keys,
+    messages,
+    migrations,
+    search,
+    tasks,
+    users,
+    webhooks,
+)
+from hubbub.store.sql import Session
+from hubbub.store.times import to_us
+
+T = TypeVar("T")
+P = ParamSpec("P")
+Publish = Callable[[list[StoredEvent]], None]
+
+
+class Database(Protocol):
+    """An engine's connections and the discipline for using them."""
+
+    async def open(self, publish: Publish | None = None) -> None: ...
+    async def close(self) -> None: ...
+
+    async def lookup(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``fn(session, *args)`` for an indexed point lookup, as cheaply as the engine can."""
+        ...
+
+    async def read(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``fn(session, *args)`` on a reader, seeing the last committed state."""
+        ...
+
+    async def write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``fn(session, *args)`` in the writer's next transaction, answered after it
+        commits."""
+        ...
+
+
+Method = Callable[Concatenate["SqlStore", P], Coroutine[Any, Any, T]]
+Query = Callable[Concatenate[Session, P], Awaitable[T]]
+
+
+def _lookup(fn: Query[P, T]) -> Method[P, T]:
+    async def method(self: SqlStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.lookup(functools.partial(fn, **kwargs) if kwargs else fn, *args)
+
+    return method
+
+
+def _read(fn: Query[P, T]) -> Method[P, T]:
+    async def method(self: SqlStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.read(functools.partial(fn, **kwargs) if kwargs else fn, *args)
+
+    return method
+
+
+def _write(fn: Query[P, T]) -> Method[P, T]:
+    async def method(self: SqlStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.write(functools.partial(fn, **kwargs) if kwargs else fn, *args)
+
+    return method
+
+
+class SqlStore:
+    """:class:`hubbub.core.store.Store` on a SQL :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def open(self, publish: Publish | None = None) -> None:
+        await self.db.open(publish)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def schema_version(self) -> int:
+        return await self.db.read(migrations.check)
+
+    async def probe(self) -> None:
+        await self.db.write(migrations.probe)
+
+    # keys and users
+    create_key = _write(keys.create)
+    list_keys = _read(keys.list_all)
+    revoke_key = _write(keys.revoke)
+    key_by_digest = _lookup(keys.by_digest)
+    count_keys = _lookup(keys.count)
+    machine_names = _read(keys.machine_names)
+    create_user = _write(users.create)
+    list_users = _read(users.list_all)
+    user = _lookup(users.by_name)
+    password_hash = _lookup(users.enabled_hash)
+    set_password = _write(users.set_password)
+    disable_user = _write(users.disable)
+
+    # agents
+    agent = _lookup(agents.by_name)
+    update_agent = _write(agents.update)
+    list_agents = _read(agents.search)
+    touch_agent = _write(agents.touch)
+
+    async def agents_named(self, names: Sequence[str]) -> list[Agent]:
+        return await self.db.lookup(agents.named, list(names))
+
+    async def ensure_agent(self, name: str, machine: str, kind: AgentKind) -> Agent:
+        found = await self.agent(name)
+        if found is not None:
+            return found
+        return await self.db.write(agents.ensure, name, machine, kind)
+
+    async def expire_agents(self, cutoff: datetime, spare: Sequence[int] = ()) -> list[Agent]:
+        return await self.db.write(agents.expire, to_us(cutoff), list(spare))
+
+    # channels
+    channel = _lookup(channels.by_name)
+    create_channel = _write(channels.create)
+    list_channels = _read(channels.visible)
+    is_member = _lookup(channels.is_member)
+    member_channel_ids = _read(channels.member_ids)
+    add_member = _write(channels.add_member)
+    remove_member = _write(channels.remove_member)
+    archive_channel = _write(channels.archive)
+    set_read_cursor = _write(channels.set_read_cursor)
+    channel_summaries = _read(channels.summaries)
+
+    async def member_names(self, channel_id: int, *, include_ghosts: bool = True) -> list[str]:
+        return await self.db.read(channels.member_names, channel_id, include_ghosts)
+
+    async def channels_created_since(self, agent_id: int, since: datetime) -> int:
+        return await self.db.read(channels.created_since, agent_id, to_us(since))
+
+    # messages
+    post = _write(messages.post)
+    message = _lookup(messages.by_id)
+    message_by_key = _lookup(messages.by_key)
+    thread = _read(messages.thread)
+    edit_message = _write(messages.edit)
+    delete_message = _write(messages.delete)
+
+    async def post_many(self, news: Sequence[NewMessage]) -> list[PostResult]:
+        return await self.db.write(messages.post_many, list(news))
+
+    async def messages(
+        self, channel_id: int, *, after: int | None, before: int | None, limit: int
+    ) -> list[Message]:
+        return await self.db.read(messages.page, channel_id, after, before, limit)
+
+    # inbox and search
+    async def inbox(
+        self, agent_id: int, *, after: int, limit: int, include_acked: bool
+    ) -> tuple[list[InboxItem], int]:
+        return await self.db.read(inbox.peek, agent_id, after, limit, include_acked)
+
+    async def ack(self, agent_id: int, ids: Sequence[int], up_to: int | None) -> AckResult:
+        return await self.db.write(inbox.ack, agent_id, list(ids), up_to)
+
+    async def mark_delivered(self, agent_id: int, item_ids: Sequence[int]) -> datetime:
+        return await self.db.write(inbox.mark_delivered, agent_id, list(item_ids))
+
+    search = _read(search.search)
+
+    # events
+    events_after = _read(events.after)
+    last_event_seq = _lookup(events.last_seq)
+    first_event_seq = _lookup(events.first_seq)
+
+    async def prune_events(self, before: datetime) -> int:
+        return await self.db.write(events.prune, to_us(before))
+
+    # tasks (the method named after the module comes last: it hides the module)
+    create_task = _write(tasks.create)
+    task = _lookup(tasks.stored)
+    task_by_key = _lookup(tasks.by_key)
+    claim_task = _write(tasks.claim)
+    claim_next_task = _write(tasks.claim_next)
+    change_task = _write(tasks.change)
+    cancel_task = _write(tasks.cancel)
+    expire_tasks = _write(tasks.expire)
+    next_lease_expiry = _lookup(tasks.next_expiry)
+    task_events = _read(tasks.history)
+    tasks = _read(tasks.search)
+
+    # integrations and webhooks
+    create_integration = _write(integrations.create)
+    list_integrations = _read(integrations.list_all)
+    integration = _lookup(integrations.by_name)
+    integration_by_digest = _lookup(integrations.by_digest)
+    revoke_integration = _write(integrations.revoke)
+    dedupe_task_id = _read(integrations.dedupe_task_id)
+    edit_task = _write(integrations.edit_task)
+    webhook_scan = _read(webhooks.scan)
+    webhook_heads = _read(webhooks.heads)
+    record_delivery = _write(webhooks.record)
+    deliveries = _read(webhooks.listing)
+
+    async def enqueue_deliveries(
+        self, cursor: int, upto: int, deliveries: Sequence[NewDelivery]
+    ) -> bool:
+        return await self.db.write(webhooks.enqueue, cursor, upto, list(deliveries))
+
+    async def claim_delivery(self, delivery_id: int, now: datetime, until: datetime) -> bool:
+        return await self.db.write(webhooks.claim, delivery_id, to_us(now), to_us(until))
+
+    async def prune_deliveries(self, before: datetime) -> int:
+        return await self.db.write(webhooks.prune, to_us(before))

@@ -1,0 +1,193 @@
+"""Message queries, and the post transaction."""
+
+from __future__ import annotations
+
+from hubbub.core import events
+from hubbub.core.errors import NotFound
+from hubbub.core.models import InboxKind, Message, PostResult
+from hubbub.core.store import MessageEdit, NewMessage
+from hubbub.store import channels, rows
+from hubbub.store import events as event_log
+from hubbub.store.dialect import Dialect
+from hubbub.store.sql import Query, Session
+from hubbub.store.times import now_us, to_time
+
+
+def _select(where: str) -> Query:
+    def build(d: Dialect) -> str:
+        return f"SELECT {rows.message_json(d)} FROM {rows.MESSAGE_FROM} WHERE {where}"
+
+    return Query(build)
+
+
+BY_ID = _select("m.id = :id")
+BY_KEY = _select("m.author_id = :author AND m.idempotency_key = :key")
+AFTER = _select("m.channel_id = :channel AND m.id > :after ORDER BY m.id LIMIT :limit")
+BEFORE = _select("m.channel_id = :channel AND m.id < :before ORDER BY m.id DESC LIMIT :limit")
+NEWEST = _select("m.channel_id = :channel ORDER BY m.id DESC LIMIT :limit")
+# Two index range scans, rather than one OR that neither index serves.
+THREAD = Query(
+    lambda d: (
+        f"SELECT {rows.message_json(d)}, m.id FROM {rows.MESSAGE_FROM} WHERE m.id = :root "
+        f"UNION ALL SELECT {rows.message_json(d)}, m.id FROM {rows.MESSAGE_FROM} "
+        "WHERE m.thread_id = :root ORDER BY 2"
+    )
+)
+POST = Query(
+    lambda d: (
+        "INSERT INTO messages (channel_id, author_id, content, metadata, mentions, "
+        "reply_to, thread_id, idempotency_key, created_at) VALUES (:channel, :author, :content, "
+        f"{d.json_param('metadata')}, {d.json_param('mentions')}, :reply_to, :thread_id, :key, "
+        ":now) RETURNING id"
+    )
+)
+EDIT = Query(
+    lambda d: (
+        "UPDATE messages SET content = coalesce(:content, content), "
+        f"metadata = coalesce({d.json_param('metadata')}, metadata), "
+        f"mentions = coalesce({d.json_param('mentions')}, mentions), edited_at = :now "
+        "WHERE id = :id"
+    )
+)
+DELETE = Query(
+    "UPDATE messages SET content = '', metadata = '{}', mentions = '[]', deleted_at = :now "
+    "WHERE id = :id AND deleted_at IS NULL"
+)
+CHANNEL_OF = Query("SELECT channel_id FROM messages WHERE id = :id")
+
+
+async def _one(conn: Session, query: Query, **params: object) -> Message | None:
+    found = await conn.models(rows.MESSAGES, query, **params)
+    return found[0] if found else None
+
+
+async def by_id(conn: Session, message_id: int) -> Message | None:
+    return await _one(conn, BY_ID, id=message_id)
+
+
+async def by_key(conn: Session, author_id: int, key: str) -> Message | None:
+    return await _one(conn, BY_KEY, author=author_id, key=key)
+
+
+async def _must(conn: Session, message_id: int) -> Message:
+    found = await by_id(conn, message_id)
+    if found is None:
+        raise NotFound(f"no message with id {message_id}", code="message_not_found")
+    return found
+
+
+async def post(conn: Session, new: NewMessage) -> PostResult:
+    """Insert a message with its inbox entries and events, or replay an idempotent repeat."""
+    if new.idempotency_key is not None:
+        earlier = await by_key(conn, new.author_id, new.idempotency_key)
+        if earlier is not None:
+            return PostResult(message=earlier, replayed=True)
+    channel_id = await channels.resolve(conn, new.channel)
+    created = now_us()
+    message_id = int(
+        await conn.value(
+            POST,
+            channel=channel_id,
+            author=new.author_id,
+            content=new.content,
+            metadata=rows.dumps(new.metadata),
+            mentions=rows.dumps(new.mentions),
+            reply_to=new.reply_to,
+            thread_id=new.thread_id,
+            key=new.idempotency_key,
+            now=created,
+        )
+    )
+    await channels.mark_posted(conn, channel_id, new.author_id, message_id, new.join_author)
+    message = Message.model_construct(
+        id=message_id,
+        channel=new.channel_name,
+        author=new.author_name,
+        content=new.content,
+        metadata=new.metadata,
+        reply_to=new.reply_to,
+        thread_id=new.thread_id,
+        mentions=new.mentions,
+        created_at=to_time(created),
+        edited_at=None,
+        deleted=False,
+    )
+    posted = events.message_event(events.MESSAGE_POSTED, message, channel_id)
+    await event_log.append(conn, [posted])
+    await _deliver(conn, message, new.inbox)
+    return PostResult(message=message)
+
+
+async def _deliver(conn: Session, message: Message, inbox: list[tuple[int, InboxKind]]) -> None:
+    """Put a message into each (agent, kind) inbox and record an event for each."""
+    if not inbox:
+        return
+    now = now_us()
+    item_ids = await conn.insert(
+        "inbox",
+        [
+            {"agent_id": agent_id, "kind": kind, "message_id": message.id, "created_at": now}
+            for agent_id, kind in inbox
+        ],
+        returning="id",
+    )
+    await event_log.append(
+        conn,
+        [
+            events.inbox_event(agent_id, item_id, kind, message.id, message.author)
+            for item_id, (agent_id, kind) in zip(item_ids, inbox, strict=True)
+        ],
+    )
+
+
+async def post_many(conn: Session, news: list[NewMessage]) -> list[PostResult]:
+    return [await post(conn, new) for new in news]
+
+
+async def page(
+    conn: Session, channel_id: int, after: int | None, before: int | None, limit: int
+) -> list[Message]:
+    """Oldest first: the ``limit`` after ``after``, else the newest ``limit`` (before
+    ``before``)."""
+    if after is not None:
+        return await conn.models(rows.MESSAGES, AFTER, channel=channel_id, after=after, limit=limit)
+    query = NEWEST if before is None else BEFORE
+    found = await conn.models(rows.MESSAGES, query, channel=channel_id, before=before, limit=limit)
+    found.reverse()
+    return found
+
+
+async def thread(conn: Session, root_id: int) -> list[Message]:
+    return await conn.models(rows.MESSAGES, THREAD, root=root_id)
+
+
+async def edit(conn: Session, change: MessageEdit) -> Message:
+    await conn.run(
+        EDIT,
+        content=change.content,
+        metadata=None if change.metadata is None else rows.dumps(change.metadata),
+        mentions=None if change.mentions is None else rows.dumps(change.mentions),
+        now=now_us(),
+        id=change.message_id,
+    )
+    message = await _must(conn, change.message_id)
+    edited = events.message_event(
+        events.MESSAGE_EDITED, message, await _channel_id(conn, message.id)
+    )
+    await event_log.append(conn, [edited])
+    await _deliver(conn, message, change.new_inbox)
+    return message
+
+
+async def delete(conn: Session, message_id: int) -> Message:
+    await conn.run(DELETE, now=now_us(), id=message_id)
+    message = await _must(conn, message_id)
+    deleted = events.message_event(
+        events.MESSAGE_DELETED, message, await _channel_id(conn, message_id)
+    )
+    await event_log.append(conn, [deleted])
+    return message
+
+
+async def _channel_id(conn: Session, message_id: int) -> int:
+    return int(await conn.value(CHANNEL_OF, id=message_id))
