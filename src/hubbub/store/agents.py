@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import asdict
 
 from hubbub.core import events
 from hubbub.core.errors import NotFound
@@ -46,19 +46,19 @@ EXPIRE = Query(
         "RETURNING *"
     )
 )
-# Every filter is optional: a NULL parameter (or false flag) leaves it out.
+# Every filter (an AgentQuery field) is optional: a NULL parameter or false flag leaves it out.
 SEARCH = Query(
     lambda d: (
         f"""SELECT * FROM agents
-     WHERE (CAST(:tag AS TEXT) IS NULL OR {d.json_contains("tags", "tag")})
-       AND (CAST(:capability AS TEXT) IS NULL OR {d.json_contains("capabilities", "capability")})
-       AND (CAST(:label AS TEXT) IS NULL OR label = :label)
-       AND (CAST(:status AS TEXT) IS NULL OR status = :status)
-       AND (CAST(:machine AS TEXT) IS NULL OR machine = :machine)
-       AND (:unlisted OR visibility = 'visible')
-       AND (NOT :routable OR visibility != 'ghost')
-       AND (CAST(:seen AS BIGINT) IS NULL OR coalesce(last_seen_at, created_at) >= :seen)
-     ORDER BY {d.by_name("name")}"""
+   WHERE (CAST(:tag AS TEXT) IS NULL OR {d.json_contains("tags", "tag")})
+     AND (CAST(:capability AS TEXT) IS NULL OR {d.json_contains("capabilities", "capability")})
+     AND (CAST(:label AS TEXT) IS NULL OR label = :label)
+     AND (CAST(:status AS TEXT) IS NULL OR status = :status)
+     AND (CAST(:machine AS TEXT) IS NULL OR machine = :machine)
+     AND (:include_unlisted OR visibility = 'visible')
+     AND (NOT :routable_only OR visibility != 'ghost')
+     AND (CAST(:seen_since AS BIGINT) IS NULL OR coalesce(last_seen_at, created_at) >= :seen_since)
+   ORDER BY {d.by_name("name")}"""
     )
 )
 PROFILE = ("label", "tags", "capabilities", "status", "status_note", "visibility")
@@ -93,11 +93,8 @@ async def ensure(conn: Session, name: str, machine: str, kind: AgentKind) -> Age
 
 async def update(conn: Session, agent_id: int, changes: AgentChanges) -> Agent:
     agent = await by_id(conn, agent_id)
-    wanted: dict[str, Any] = {}
-    for column in PROFILE:
-        value = getattr(changes, column)
-        if value is not None:
-            wanted[column] = sorted(set(value)) if column in LISTS else value or None
+    given = {c: getattr(changes, c) for c in PROFILE if getattr(changes, c) is not None}
+    wanted = {c: sorted(set(v)) if c in LISTS else v or None for c, v in given.items()}
     # Only real changes are written and announced: a repeated heartbeat is silent.
     fields = {column for column, value in wanted.items() if getattr(agent, column) != value}
     if not fields:
@@ -137,9 +134,8 @@ async def touch(conn: Session, agent_id: int) -> Agent:
 
 async def expire(conn: Session, cutoff_us: int, spare: list[int]) -> list[Agent]:
     """Mark offline every agent not seen since ``cutoff_us``, except those in ``spare``."""
-    silent = await conn.rows(
-        EXPIRE, now=now_us(), cutoff=cutoff_us, spare=conn.dialect.array(spare)
-    )
+    spared = conn.dialect.array(spare)
+    silent = await conn.rows(EXPIRE, now=now_us(), cutoff=cutoff_us, spare=spared)
     expired = sorted((rows.agent(r) for r in silent), key=lambda a: a.id)
     for agent in expired:
         await _announce(conn, agent, status_changed=True)
@@ -147,15 +143,5 @@ async def expire(conn: Session, cutoff_us: int, spare: list[int]) -> list[Agent]
 
 
 async def search(conn: Session, query: AgentQuery) -> list[Agent]:
-    found = await conn.rows(
-        SEARCH,
-        tag=query.tag,
-        capability=query.capability,
-        label=query.label,
-        status=query.status,
-        machine=query.machine,
-        unlisted=query.include_unlisted,
-        routable=query.routable_only,
-        seen=None if query.seen_since is None else to_us(query.seen_since),
-    )
-    return [rows.agent(r) for r in found]
+    seen = None if query.seen_since is None else to_us(query.seen_since)
+    return [rows.agent(r) for r in await conn.rows(SEARCH, **asdict(query) | {"seen_since": seen})]

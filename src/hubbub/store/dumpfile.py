@@ -30,37 +30,32 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, Any, Protocol
 
 import orjson
 
 from hubbub import __version__
 from hubbub.core import values
 from hubbub.core.errors import Conflict, HubbubError, InvalidInput
+from hubbub.store import transfer
 from hubbub.store.migrations import Migration
-from hubbub.store.transfer import BATCH, SEEDED, TABLES, Row
-
-if TYPE_CHECKING:
-    from hubbub.store.dump import Direct
+from hubbub.store.transfer import BATCH, SEEDED, TABLES, Conn, Direct, Row, Table
 
 FORMAT = "hubbub-export"
 VERSION = 1
 GZIP_MAGIC = b"\x1f\x8b"
-JSON_COLUMNS = frozenset(
-    {
-        ("agents", "tags"),
-        ("agents", "capabilities"),
-        ("messages", "metadata"),
-        ("messages", "mentions"),
-        ("tasks", "labels"),
-        ("tasks", "result"),
-        ("integrations", "scopes"),
-        ("integrations", "targets"),
-        ("integrations", "channels"),
-        ("events", "payload"),
-    }
-)
-"""The columns that hold JSON text, where ``\u0000`` escapes are NULs too."""
+JSON_COLUMNS = {
+    "agents": ("tags", "capabilities"),
+    "messages": ("metadata", "mentions"),
+    "tasks": ("labels", "result"),
+    "integrations": ("scopes", "targets", "channels"),
+    "events": ("payload",),
+}
+"""The columns that hold JSON text, by table, where ``\u0000`` escapes are NULs too."""
+
+Source = Iterable[bytes]
+"""Where an import comes from: the lines of a file, of gzip, of stdin."""
+Lines = Iterator[tuple[int, bytes]]  # a source's lines, numbered from 1
 
 
 class Sink(Protocol):
@@ -69,24 +64,16 @@ class Sink(Protocol):
     def write(self, data: bytes, /) -> object: ...
 
 
-Source = Iterable[bytes]
-"""Where an import comes from: the lines of a file, of gzip, of stdin."""
-
-
 class Progress(Protocol):
     """Told how far a move has come (a progress bar, or nothing)."""
 
     def start(self, total: int) -> None: ...
-
     def advance(self, table: str, rows: int) -> None: ...
 
 
 class _Silent:
-    def start(self, total: int) -> None:
-        pass
-
-    def advance(self, table: str, rows: int) -> None:
-        pass
+    def start(self, total: int) -> None: ...
+    def advance(self, table: str, rows: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +97,7 @@ def bad(detail: str) -> InvalidInput:
     return InvalidInput(detail, code="bad_export")
 
 
-# export
-
-
-async def export(db: Direct[Any], out: Sink, progress: Progress | None = None) -> Moved:
+async def export(db: Direct, out: Sink, progress: Progress | None = None) -> Moved:
     """Write every data table of ``db``, as one snapshot, to ``out``."""
     progress = progress or _Silent()
     digest = hashlib.sha256()
@@ -122,41 +106,36 @@ async def export(db: Direct[Any], out: Sink, progress: Progress | None = None) -
         digest.update(data)
         out.write(data)
 
-    async with db.snapshot() as snap:
+    async with db.snapshot() as (conn, schema, tables):
         header = {
             "format": FORMAT,
             "version": VERSION,
-            "schema": snap.schema,
+            "schema": schema,
             "hubbub": __version__,
             "engine": db.engine,
             "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "tables": [
-                {"name": t.name, "columns": list(t.columns), "rows": t.rows} for t in snap.tables
+                {"name": t.name, "columns": list(t.columns), "rows": t.rows} for t in tables
             ],
         }
         line(orjson.dumps(header) + b"\n")
-        progress.start(sum(t.rows for t in snap.tables))
-        counts: dict[str, int] = {}
-        for table in snap.tables:
+        progress.start(sum(t.rows for t in tables))
+        counts = dict.fromkeys(TABLES, 0)
+        for table in tables:
             prefix = b'{"t":' + orjson.dumps(table.name) + b',"r":'
-            written = 0
-            async for batch in snap.rows(table):
+            async for batch in transfer.rows(conn, table):
                 try:
                     line(b"".join(prefix + orjson.dumps(row) + b"}\n" for row in batch))
                 except TypeError as error:  # a value JSON cannot hold (SQLite bytes)
                     raise HubbubError(
                         f"cannot export a row of {table.name}: {error}", code="bad_value"
                     ) from None
-                written += len(batch)
+                counts[table.name] += len(batch)
                 progress.advance(table.name, len(batch))
-            counts[table.name] = written
-        counters = await snap.counters()
+        counters = await transfer.counters(conn)
     trailer = {"end": True, "counts": counts, "counters": counters, "sha256": digest.hexdigest()}
     out.write(orjson.dumps(trailer) + b"\n")
-    return Moved(snap.schema, counts)
-
-
-# import
+    return Moved(schema, counts)
 
 
 def opened(raw: IO[bytes]) -> Source:
@@ -166,7 +145,7 @@ def opened(raw: IO[bytes]) -> Source:
     return gzip.GzipFile(fileobj=raw, mode="rb") if start == GZIP_MAGIC else raw
 
 
-def _lines(source: Source) -> Iterator[tuple[int, bytes]]:
+def _lines(source: Source) -> Lines:
     """Numbered lines; a damaged or truncated compressed stream is a bad export."""
     number = 0
     try:
@@ -185,17 +164,8 @@ def _parse(number: int, data: bytes) -> Any:
         raise bad(f"line {number} is not JSON: the file is damaged") from None
 
 
-@dataclass(slots=True)
-class Header:
-    """An export file's first line, checked."""
-
-    schema: int
-    engine: str
-    tables: list[tuple[str, tuple[str, ...], int]]
-
-
-def read_header(number: int, data: bytes, schema: int) -> Header:
-    """The header, if it is one this build can import at ``schema``."""
+def read_header(number: int, data: bytes, schema: int) -> list[Table]:
+    """The header's tables, if it is a header this build can import at ``schema``."""
     head = _parse(number, data) if data else None
     if not isinstance(head, dict) or head.get("format") != FORMAT:
         raise bad("not a Hubbub export (its first line is not an export header)")
@@ -209,16 +179,16 @@ def read_header(number: int, data: bytes, schema: int) -> Header:
             code="export_schema_mismatch",
         )
     try:
-        tables = [(t["name"], tuple(t["columns"]), int(t["rows"])) for t in head["tables"]]
+        tables = [Table(t["name"], tuple(t["columns"]), int(t["rows"])) for t in head["tables"]]
     except (KeyError, TypeError, ValueError):
         raise bad("the export header's table list is damaged") from None
-    if [name for name, _, _ in tables] != list(TABLES):
+    if [t.name for t in tables] != list(TABLES):
         raise bad("the export's tables are not this schema's")
-    return Header(schema, str(head.get("engine")), tables)
+    return tables
 
 
 async def load(
-    db: Direct[Any],
+    db: Direct,
     source: Source,
     progress: Progress | None = None,
     *,
@@ -226,123 +196,99 @@ async def load(
 ) -> Moved:
     """Import an export into ``db``, which must hold no data. Everything is checked before
     anything is committed; a new SQLite file is removed again if the import fails."""
-    progress = progress or _Silent()
-    lines = _lines(source)
+    lines, progress = _lines(source), progress or _Silent()
     number, first = next(lines, (1, b""))
-    state = await db.schema()
-    header = read_header(number, first, state.latest)
-    found = await db.occupied()
-    if found:
-        raise _not_empty(db, found)
+    schema = (await db.schema()).latest
+    tables = read_header(number, first, schema)
+    if db.exists():
+        async with db.connect() as conn:
+            _refuse_data(db, await transfer.filled(conn))
     try:
         await db.migrate(on_migrate or (lambda step: None))
-        return await _fill(db, header, first, lines, progress)
+        async with db.connect(write=True) as conn, transfer.loading(conn):
+            _refuse_data(db, await transfer.filled(conn))
+            for t in tables:
+                if set(await transfer.columns(conn, t.name)) != set(t.columns):
+                    raise bad(f"the export's columns of {t.name} are not this schema's")
+            for seeded in SEEDED:
+                await transfer.clear(conn, seeded)
+            counts, counters, replaced = await _fill(conn, tables, first, lines, progress)
+            following = await transfer.finish(conn, counters)
     except BaseException:
         await db.discard()
         raise
+    return Moved(schema, counts, following, replaced)
 
 
-def _not_empty(db: Direct[Any], found: dict[str, int]) -> Conflict:
-    held = ", ".join(f"{t} ({'1000+' if n > 1000 else n})" for t, n in found.items())
-    return Conflict(
-        f"{db.shown} already holds data: {held}. Import only into an empty database",
-        code="db_not_empty",
-    )
+def _refuse_data(db: Direct, found: dict[str, int]) -> None:
+    if found:
+        held = ", ".join(f"{t} ({'1000+' if n > 1000 else n})" for t, n in found.items())
+        raise Conflict(
+            f"{db.shown} already holds data: {held}. Import only into an empty database",
+            code="db_not_empty",
+        )
 
 
 async def _fill(
-    db: Direct[Any],
-    header: Header,
-    first: bytes,
-    lines: Iterator[tuple[int, bytes]],
-    progress: Progress,
-) -> Moved:
+    conn: Conn, tables: list[Table], first: bytes, lines: Lines, progress: Progress
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Every row, checked and inserted; the rows of each table, the source's id counters, and
+    the NULs replaced."""
     digest = hashlib.sha256(first)
-    expected = {name: rows for name, _, rows in header.tables}
-    columns = {name: cols for name, cols, _ in header.tables}
-    order = [name for name, _, _ in header.tables]
+    expected = {t.name: t.rows for t in tables}
+    columns = {t.name: t.columns for t in tables}
     progress.start(sum(expected.values()))
-    counts = dict.fromkeys(order, 0)
-    async with db.loader() as loader:
-        found = await loader.occupied()
-        if found:
-            raise _not_empty(db, found)
-        for name in order:
-            if set(await loader.columns(name)) != set(columns[name]):
-                raise bad(f"the export's columns of {name} are not this schema's")
-        for name in SEEDED:
-            await loader.clear(name)
-        at = 0  # the index in ``order`` of the table being loaded
-        batch: list[Row] = []
-        trailer: Any = None
-        refused: list[InvalidInput] = []
-        replaced: dict[str, int] = {}
+    counts = dict.fromkeys(TABLES, 0)
+    table = TABLES[0]  # the table being loaded
+    batch: list[Row] = []
+    trailer: Any = None
+    refused: list[InvalidInput] = []
+    replaced: dict[str, int] = {}
 
-        async def flush() -> None:
-            if batch and not refused:
-                try:
-                    await loader.insert(order[at], columns[order[at]], batch)
-                except InvalidInput as error:
-                    # Read on: if the file is damaged, that is the cause to report.
-                    refused.append(error)
-                progress.advance(order[at], len(batch))
-            batch.clear()
+    async def flush() -> None:
+        if batch and not refused:
+            try:
+                await transfer.insert(conn, table, columns[table], batch)
+            except InvalidInput as error:
+                # Read on: if the file is damaged, that is the cause to report.
+                refused.append(error)
+            progress.advance(table, len(batch))
+        batch.clear()
 
-        for number, data in lines:
-            item = _parse(number, data)
-            if isinstance(item, dict) and item.get("end") is True:
-                trailer = item
-                break
-            digest.update(data)
-            if not isinstance(item, dict) or not isinstance(item.get("r"), list):
-                raise bad(f"line {number} is not a row")
-            table = item.get("t")
-            if table != order[at]:
-                if table not in order[at + 1 :]:
-                    raise bad(f"line {number}: a row of {table!r} out of the header's order")
-                await flush()
-                at = order.index(table)
-            row = item["r"]
-            if len(row) != len(columns[table]):
-                raise bad(f"line {number}: {len(row)} values for {len(columns[table])} columns")
-            batch.append(_without_nul(table, columns[table], row, replaced))
-            counts[table] += 1
-            if len(batch) >= BATCH:
-                await flush()
-        await flush()
-        _check_end(trailer, lines, digest.hexdigest(), counts, expected)
-        if refused:
-            raise refused[0]
-        following = await loader.finish(dict(trailer["counters"]))
-    return Moved(header.schema, counts, following, replaced)
-
-
-def _without_nul(
-    table: str, columns: tuple[str, ...], row: list[Any], replaced: dict[str, int]
-) -> list[Any]:
-    """``row`` with each NUL in its text replaced by U+FFFD, counted into ``replaced``."""
-    for index, value in enumerate(row):
-        if isinstance(value, str) and (values.NUL in value or "\\u0000" in value):
-            json = (table, columns[index]) in JSON_COLUMNS
-            row[index], count = values.replace_nul(value, json=json)
-            if count:
-                where = f"{table}.{columns[index]}"
-                replaced[where] = replaced.get(where, 0) + count
-    return row
-
-
-def _check_end(
-    trailer: Any,
-    lines: Iterator[tuple[int, bytes]],
-    digest: str,
-    counts: dict[str, int],
-    expected: dict[str, int],
-) -> None:
+    for number, data in lines:
+        item = _parse(number, data)
+        if isinstance(item, dict) and item.get("end") is True:
+            trailer = item
+            break
+        digest.update(data)
+        if not isinstance(item, dict) or not isinstance(item.get("r"), list):
+            raise bad(f"line {number} is not a row")
+        name = item.get("t")
+        if name != table:
+            if name not in TABLES[TABLES.index(table) + 1 :]:
+                raise bad(f"line {number}: a row of {name!r} out of the header's order")
+            await flush()
+            table = str(name)
+        row = item["r"]
+        if len(row) != len(columns[table]):
+            raise bad(f"line {number}: {len(row)} values for {len(columns[table])} columns")
+        for index, value in enumerate(row):  # each NUL in text becomes U+FFFD, counted
+            if isinstance(value, str) and (values.NUL in value or "\\u0000" in value):
+                column = columns[table][index]
+                json = column in JSON_COLUMNS.get(table, ())
+                row[index], count = values.replace_nul(value, json=json)
+                if count:
+                    replaced[f"{table}.{column}"] = replaced.get(f"{table}.{column}", 0) + count
+        batch.append(row)
+        counts[table] += 1
+        if len(batch) >= BATCH:
+            await flush()
+    await flush()
     if trailer is None:
         raise bad("the file is truncated: it ends before its end line")
     if next(lines, None) is not None:
         raise bad("the file goes on after its end line")
-    if trailer.get("sha256") != digest:
+    if trailer.get("sha256") != digest.hexdigest():
         raise bad("the file is damaged: its checksum does not match its content")
     if trailer.get("counts") != expected or counts != expected:
         wrong = [f"{t}: {n} rows, not {expected[t]}" for t, n in counts.items() if n != expected[t]]
@@ -350,6 +296,9 @@ def _check_end(
     counters = trailer.get("counters")
     if not isinstance(counters, dict) or not all(type(v) is int for v in counters.values()):
         raise bad("the end line's id counters are damaged")
+    if refused:
+        raise refused[0]
+    return counts, counters, replaced
 
 
 # the file
@@ -377,11 +326,10 @@ def created(path: Path) -> Iterator[Sink]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, path)
-    except OSError as error:
+    except BaseException as error:
         partial.unlink(missing_ok=True)
-        raise InvalidInput(f"cannot write {path}: {error.strerror}", code="bad_file") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise InvalidInput(f"cannot write {path}: {error.strerror}", code="bad_file") from None
         raise
 
 

@@ -8,7 +8,7 @@ import orjson
 
 from hubbub.core.events import NewEvent, StoredEvent
 from hubbub.store.rows import loads
-from hubbub.store.sql import Query, Session
+from hubbub.store.sql import Query, Row, Session
 from hubbub.store.times import now_us, to_time
 
 AFTER = Query(
@@ -52,17 +52,13 @@ async def append(conn: Session, events: Iterable[NewEvent]) -> None:
 
 async def after(conn: Session, seq: int, limit: int) -> list[StoredEvent]:
     """Up to ``limit`` events after ``seq``, oldest first."""
-    return [
-        StoredEvent(
-            r["seq"],
-            r["type"],
-            loads(r["payload"]),
-            to_time(r["created_at"]),
-            r["channel_id"],
-            r["agent_id"],
-        )
-        for r in await conn.rows(AFTER, seq=seq, limit=limit)
-    ]
+    return [stored(r) for r in await conn.rows(AFTER, seq=seq, limit=limit)]
+
+
+def stored(r: Row) -> StoredEvent:
+    """An events row as read back."""
+    payload, created = loads(r["payload"]), to_time(r["created_at"])
+    return StoredEvent(r["seq"], r["type"], payload, created, r["channel_id"], r["agent_id"])
 
 
 async def first_seq(conn: Session) -> int:

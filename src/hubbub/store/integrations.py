@@ -4,17 +4,16 @@ task edits and dedupe lookups they make."""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from dataclasses import asdict
 
 from hubbub.core import events
 from hubbub.core.errors import Conflict
 from hubbub.core.models import Integration, Task
 from hubbub.core.store import IntegrationSpec, StoredIntegration, TaskEdit
-from hubbub.store import events as event_log
 from hubbub.store import tasks
 from hubbub.store.rows import dumps, loads
 from hubbub.store.sql import Query, Row, Session
-from hubbub.store.times import maybe_time, now_us, to_time
+from hubbub.store.times import maybe_time, now_us
 
 # The pseudo-machine of integration agents; machine keys act only as agents of kind 'agent',
 # so no machine key, whatever its name, can act as one.
@@ -26,6 +25,7 @@ NEW_AGENT = Query(
     "INSERT INTO agents (name, machine, kind, created_at, updated_at) "
     "VALUES (:name, :machine, 'integration', :now, :now) RETURNING id"
 )
+# Every IntegrationSpec field is a column of the same name.
 CREATE = Query(
     lambda d: (
         "INSERT INTO integrations (name, agent_id, scopes, targets, channels, rate_limit, "
@@ -35,6 +35,7 @@ CREATE = Query(
         ":prefix, :digest, :now, :allow_private) RETURNING *"
     )
 )
+LISTS = ("scopes", "targets", "channels")
 ALL = Query("SELECT * FROM integrations ORDER BY id")
 # The live one, else the newest revoked one.
 BY_NAME = Query(
@@ -55,11 +56,12 @@ DEDUPE_TASK = Query(
     "SELECT id FROM tasks WHERE created_by = :creator AND dedupe_key = :key "
     "ORDER BY status IN ('open', 'claimed') DESC, id DESC LIMIT 1"
 )
+# The task fields an edit may change, each a TaskEdit field and a column of the same name.
+EDITED = ("title", "body", "priority", "labels")
 EDITABLE = Query(
-    "SELECT title, body, priority, labels, channel_id FROM tasks "
+    f"SELECT id, channel_id, {', '.join(EDITED)} FROM tasks "
     "WHERE id = :id AND created_by = :creator AND status IN ('open', 'claimed')"
 )
-EDITED = ("title", "body", "priority", "labels")
 
 
 @functools.cache
@@ -77,18 +79,10 @@ def _edit(columns: tuple[str, ...]) -> Query:
 def integration(row: Row) -> Integration:
     """An integrations row as a model."""
     return Integration(
-        id=row["id"],
-        name=row["name"],
-        scopes=loads(row["scopes"]),
-        targets=loads(row["targets"]),
-        channels=loads(row["channels"]),
-        rate_limit=row["rate_limit"],
-        rate_burst=row["rate_burst"],
-        webhook_url=row["webhook_url"],
+        **{c: row[c] for c in ("id", "name", "rate_limit", "rate_burst", "webhook_url", "prefix")},
+        **{c: loads(row[c]) for c in LISTS},
+        **{c: maybe_time(row[c]) for c in ("created_at", "revoked_at")},
         allow_private=bool(row["allow_private"]),
-        prefix=row["prefix"],
-        created_at=to_time(row["created_at"]),
-        revoked_at=maybe_time(row["revoked_at"]),
     )
 
 
@@ -103,22 +97,9 @@ async def create(conn: Session, spec: IntegrationSpec) -> Integration:
         agent_id = await conn.value(NEW_AGENT, name=spec.name, machine=INTEGRATION_MACHINE, now=now)
     else:
         agent_id = agent["id"]
-    row = await conn.row(
-        CREATE,
-        name=spec.name,
-        agent=agent_id,
-        scopes=dumps(spec.scopes),
-        targets=dumps(spec.targets),
-        channels=dumps(spec.channels),
-        rate_limit=spec.rate_limit,
-        rate_burst=spec.rate_burst,
-        webhook_url=spec.webhook_url,
-        webhook_secret=spec.webhook_secret,
-        prefix=spec.prefix,
-        digest=spec.digest,
-        now=now,
-        allow_private=int(spec.allow_private),
-    )
+    values = asdict(spec) | {c: dumps(getattr(spec, c)) for c in LISTS}
+    values["allow_private"] = int(spec.allow_private)
+    row = await conn.row(CREATE, **values, agent=agent_id, now=now)
     assert row is not None
     return integration(row)
 
@@ -157,21 +138,12 @@ async def edit_task(conn: Session, edit: TaskEdit) -> Task | None:
     if row is None:
         return None
     current = {c: loads(row[c]) if c == "labels" else row[c] for c in EDITED}
-    wanted: dict[str, Any] = {
-        "title": edit.title,
-        "body": edit.body,
-        "priority": edit.priority,
-        "labels": edit.labels,
-    }
+    wanted = {c: getattr(edit, c) for c in EDITED}
     changed = {c: v for c, v in wanted.items() if v is not None and current[c] != v}
-    if changed:
-        values = {c: dumps(v) if c == "labels" else v for c, v in changed.items()}
-        await conn.run(_edit(tuple(changed)), id=edit.task_id, now=now_us(), **values)
-    task = await tasks.by_id(conn, edit.task_id)
-    assert task is not None
-    if changed:
-        event = events.task_event(
-            events.TASK_UPDATED, task, row["channel_id"], edit.creator_name, changes=list(changed)
-        )
-        await event_log.append(conn, [event])
-    return task
+    if not changed:
+        return await tasks.by_id(conn, edit.task_id)
+    values = {c: dumps(v) if c == "labels" else v for c, v in changed.items()}
+    await conn.run(_edit(tuple(changed)), id=edit.task_id, now=now_us(), **values)
+    return await tasks.record(
+        conn, events.TASK_UPDATED, row, edit.creator_name, changes=list(changed)
+    )

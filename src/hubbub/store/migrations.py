@@ -23,8 +23,7 @@ from hubbub.store.sql import Query, Session
 from hubbub.store.times import now_us
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-PACKAGES = {"sqlite": "hubbub.store.sqlite", "postgresql": "hubbub.store.postgres"}
-"""Where each dialect's migrations are shipped."""
+PACKAGES = {"sqlite": "hubbub.store.sqlite", "postgresql": "hubbub.store.postgres"}  # by dialect
 
 HAS_TABLE = Query(lambda d: f"SELECT {d.table_exists('name')}")
 APPLIED = Query("SELECT version, checksum FROM schema_migrations")
@@ -94,30 +93,24 @@ def pending(applied: dict[int, str], known: list[Migration]) -> list[Migration]:
 def require_current(applied: dict[int, str], known: list[Migration]) -> None:
     """Refuse a database whose schema is behind this build (``schema_too_old``), as well as
     those :func:`pending` refuses; for a hub told not to migrate."""
-    behind = pending(applied, known)
-    if not behind:
-        return
-    at = f"is at schema {max(applied)}" if applied else "has no schema yet"
-    raise Unavailable(
-        f"the database {at}, behind this hub ({len(known)}): run 'hubbub migrate' first",
-        code="schema_too_old",
-    )
-
-
-async def has_table(conn: Session, name: str) -> bool:
-    return bool(await conn.value(HAS_TABLE, name=name))
+    if pending(applied, known):
+        at = f"is at schema {max(applied)}" if applied else "has no schema yet"
+        raise Unavailable(
+            f"the database {at}, behind this hub ({len(known)}): run 'hubbub migrate' first",
+            code="schema_too_old",
+        )
 
 
 async def applied(conn: Session) -> dict[int, str]:
     """The migrations applied to the database (version: checksum); none without a schema."""
-    if not await has_table(conn, "schema_migrations"):
+    if not await conn.value(HAS_TABLE, name="schema_migrations"):
         return {}
     return {int(r["version"]): str(r["checksum"]) for r in await conn.rows(APPLIED)}
 
 
 async def check(conn: Session) -> int:
     """The schema version, if the database is at this build's; else ``schema_too_old`` (or
-    what :func:`pending` refuses). For a hub started without migrating."""
+    what :func:`pending` refuses). For a hub started without migrating, and an export."""
     known = shipped(conn.dialect)
     require_current(await applied(conn), known)
     return len(known)
@@ -135,15 +128,12 @@ class Migrator(Protocol):
 
     def turn(self) -> AbstractAsyncContextManager[object]:
         """Held while one process migrates, so concurrent processes apply each step once."""
-        ...
 
     def transaction(self) -> AbstractAsyncContextManager[object]:
-        """One step's transaction: committed if the block ends without an error."""
-        ...
+        """One transaction (a step's, an import's), committed if its block ends without error."""
 
     async def script(self, sql: str) -> None:
         """Run a migration file's statements, as written."""
-        ...
 
 
 async def migrate(engine: Migrator, on_apply: Callable[[Migration], None] | None = None) -> int:
@@ -153,18 +143,13 @@ async def migrate(engine: Migrator, on_apply: Callable[[Migration], None] | None
     conn = engine.session
     known = shipped(conn.dialect)
     async with engine.turn():
-        if not await has_table(conn, "schema_migrations"):
+        if not await conn.value(HAS_TABLE, name="schema_migrations"):
             await conn.run(CREATE)
         for step in pending(await applied(conn), known):
             async with engine.transaction():
                 await engine.script(step.sql)
-                await conn.run(
-                    RECORD,
-                    version=step.version,
-                    name=step.name,
-                    checksum=step.checksum,
-                    now=now_us(),
-                )
+                record = {"version": step.version, "name": step.name, "checksum": step.checksum}
+                await conn.run(RECORD, now=now_us(), **record)
             if on_apply is not None:
                 on_apply(step)
     return len(known)

@@ -17,6 +17,7 @@ writer thread and reader threads, PostgreSQL's async writer and pool — behind 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -106,6 +107,17 @@ class Session(Protocol):
         """Insert ``rows`` (each with the same columns) in order; the ``returning`` column of
         each, in insertion order. PostgreSQL does it in one statement."""
         ...
+
+
+@functools.cache
+def insert_sql(
+    table: str, columns: tuple[str, ...], source: str, returning: str | None, ignore: bool
+) -> str:
+    """``INSERT`` into ``columns`` of ``table`` from ``source`` (``VALUES …`` or a query)."""
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) {source}"
+    if ignore:
+        sql += " ON CONFLICT DO NOTHING"
+    return f"{sql} RETURNING {returning}" if returning else sql
 
 
 def run_inline(step: Coroutine[Any, Any, T]) -> T:

@@ -22,8 +22,8 @@ from hubbub.core.store import NewTask, StoredTask, TaskChange, TaskQuery
 from hubbub.store import channels, messages, rows
 from hubbub.store import events as event_log
 from hubbub.store.dialect import Dialect
-from hubbub.store.sql import Query, Session
-from hubbub.store.times import maybe_time, now_us, to_time, to_us
+from hubbub.store.sql import Query, Row, Session
+from hubbub.store.times import maybe_time, now_us, to_us
 
 
 def _task_json(d: Dialect) -> str:
@@ -45,10 +45,6 @@ TASK_FROM = """tasks t JOIN agents cr ON cr.id = t.created_by
     LEFT JOIN agents h ON h.id = t.holder_id LEFT JOIN channels c ON c.id = t.channel_id"""
 TASKS: TypeAdapter[list[Task]] = TypeAdapter(list[Task])
 STORED_TASKS: TypeAdapter[list[StoredTask]] = TypeAdapter(list[StoredTask])
-
-
-def _select(where: str) -> Query:
-    return Query(lambda d: f"SELECT {_task_json(d)} FROM {TASK_FROM} WHERE {where}")
 
 
 def _answers_to(d: Dialect) -> str:
@@ -100,8 +96,8 @@ def _expiry(seconds: str) -> str:
     return f":now + CAST(round({seconds} * 1000000) AS bigint)"
 
 
-# In a change's RETURNING: the name of the agent making it.
-CHANGED_BY = "(SELECT name FROM agents WHERE id = :me) AS changed_by"
+# What a change returns: the task, its channel and the name of the agent making it.
+CHANGED = "RETURNING id, channel_id, (SELECT name FROM agents WHERE id = :me) AS changed_by"
 CLAIM_SET = f"""
     status = 'claimed', holder_id = :me, fence_holder_id = :me, fence = fence + 1,
     lease_lost = 0, claim_lease_seconds = {_lease("lease_seconds")},
@@ -117,54 +113,50 @@ CLAIM = Query(
             EXISTS (SELECT 1 FROM channels ch WHERE ch.id = tasks.channel_id
                     AND ch.kind = 'channel' AND ch.visibility = 'public')
             OR EXISTS (SELECT 1 FROM members m WHERE m.channel_id = tasks.channel_id
-                       AND m.agent_id = :me))))
-    RETURNING id, channel_id"""
+                       AND m.agent_id = :me)))) {CHANGED}"""
     )
 )
 CLAIM_NEXT = Query(
     lambda d: (
         f"""UPDATE tasks SET {CLAIM_SET}
      WHERE id = (WITH wanted(target) AS ({_wanted(d)}) {BEST_FOR_ME[d.name]})
-       AND status = 'open' RETURNING id, channel_id"""
+       AND status = 'open' {CHANGED}"""
     )
 )
 
 
-def _held(op: str) -> Query:
-    """A holder's change: applied only under its fence and a live lease."""
-
-    def build(d: Dialect) -> str:
-        assignments = {
-            "renew": f"claim_lease_seconds = {_lease('claim_lease_seconds')}, "
-            f"lease_expires_at = {_expiry(_lease('claim_lease_seconds'))}",
-            "progress": "progress = coalesce(CAST(:progress AS bigint), progress), "
-            "progress_note = coalesce(CAST(:note AS text), progress_note), "
-            f"lease_expires_at = {_expiry('claim_lease_seconds')}",
-            "complete": f"status = 'done', progress = 100, result = {d.json_param('result')}, "
-            "result_text = :text, lease_expires_at = NULL",
-            "fail": f"status = 'failed', result = {d.json_param('result')}, result_text = :text, "
-            "lease_expires_at = NULL",
-            "release": "status = 'open', holder_id = NULL, fence_holder_id = NULL, "
-            "lease_expires_at = NULL",
-        }[op]
-        return (
-            f"UPDATE tasks SET {assignments}, updated_at = :now WHERE id = :id "
-            "AND status = 'claimed' AND fence = :fence AND holder_id = :me "
-            f"AND lease_expires_at > :now RETURNING id, channel_id, {CHANGED_BY}"
+def _held(kind: str, sets: str) -> tuple[str, Query]:
+    """A holder's change: its event, and its statement, applied only under its fence and a
+    live lease. ``sets`` takes the JSON parameter ``:result`` as ``{result}``."""
+    return kind, Query(
+        lambda d: (
+            f"UPDATE tasks SET {sets.format(result=d.json_param('result'))}, "
+            "updated_at = :now WHERE id = :id AND status = 'claimed' AND fence = :fence "
+            f"AND holder_id = :me AND lease_expires_at > :now {CHANGED}"
         )
+    )
 
-    return Query(build)
 
-
+HELD_LEASE = _lease("claim_lease_seconds")
+RESULT = "result = {result}, result_text = :text, lease_expires_at = NULL"
 CHANGES = {
-    "renew": (events.TASK_RENEWED, _held("renew")),
-    "progress": (events.TASK_PROGRESS, _held("progress")),
-    "complete": (events.TASK_COMPLETED, _held("complete")),
-    "fail": (events.TASK_FAILED, _held("fail")),
-    "release": (events.TASK_RELEASED, _held("release")),
+    "renew": _held(
+        events.TASK_RENEWED,
+        f"claim_lease_seconds = {HELD_LEASE}, lease_expires_at = {_expiry(HELD_LEASE)}",
+    ),
+    "progress": _held(
+        events.TASK_PROGRESS,
+        "progress = coalesce(CAST(:progress AS bigint), progress), progress_note = coalesce("
+        f"CAST(:note AS text), progress_note), lease_expires_at = {_expiry('claim_lease_seconds')}",
+    ),
+    "complete": _held(events.TASK_COMPLETED, f"status = 'done', progress = 100, {RESULT}"),
+    "fail": _held(events.TASK_FAILED, f"status = 'failed', {RESULT}"),
+    "release": _held(
+        events.TASK_RELEASED,
+        "status = 'open', holder_id = NULL, fence_holder_id = NULL, lease_expires_at = NULL",
+    ),
 }
-BY_ID = _select("t.id = :id")
-
+BY_ID = Query(lambda d: f"SELECT {_task_json(d)} FROM {TASK_FROM} WHERE t.id = :id")
 STORED = Query(
     lambda d: (
         "SELECT "
@@ -185,19 +177,22 @@ DEDUPE = Query(
     "WHERE created_by = :creator AND dedupe_key = :key AND status IN ('open', 'claimed') "
     "RETURNING id, channel_id"
 )
+# The columns a new task takes from the NewTask fields of the same names.
+COPIED = (
+    "title, body, target, priority, created_by, lease_seconds, max_attempts, dedupe_key, "
+    "callback_url, callback_secret"
+)
 INSERT = Query(
     lambda d: (
-        "INSERT INTO tasks (title, body, target, channel_id, priority, labels, created_by, "
-        "lease_seconds, max_attempts, dedupe_key, last_seen_at, due_at, callback_url, "
-        "callback_secret, created_at, updated_at) VALUES (:title, :body, :target, :channel, "
-        f":priority, {d.json_param('labels')}, :creator, :lease, :max_attempts, :dedupe_key, "
-        ":now, :due_at, :callback_url, :callback_secret, :now, :now) RETURNING id"
+        f"INSERT INTO tasks ({COPIED}, channel_id, labels, due_at, last_seen_at, "
+        f"created_at, updated_at) VALUES ({', '.join(':' + c for c in COPIED.split(', '))}, "
+        f":channel, {d.json_param('labels')}, :due_at, :now, :now, :now) RETURNING id, channel_id"
     )
 )
 CANCEL = Query(
     "UPDATE tasks SET status = 'cancelled', lease_expires_at = NULL, "
     "result_text = coalesce(:reason, result_text), updated_at = :now "
-    f"WHERE id = :id AND status IN ('open', 'claimed') RETURNING channel_id, {CHANGED_BY}"
+    f"WHERE id = :id AND status IN ('open', 'claimed') {CHANGED}"
 )
 EXPIRED_SELECT = (
     "SELECT t.id, t.channel_id, t.attempts + 1 >= t.max_attempts AS failing, a.name AS holder "
@@ -225,19 +220,19 @@ HISTORY = Query(
         f"WHERE {TASK_EVENTS[d.name]} AND seq > :after ORDER BY seq LIMIT :limit"
     )
 )
-# The optional filters of a listing, each present when its parameter is not NULL.
+# The optional filters of a listing, by the TaskQuery field that sets each.
 FILTERS: dict[str, Callable[[Dialect], str]] = {
-    "viewer": lambda d: (
+    "viewer_id": lambda d: (
         "(t.channel_id IS NULL OR (c.kind = 'channel' AND c.visibility = 'public') OR "
         "EXISTS (SELECT 1 FROM members mb WHERE mb.channel_id = t.channel_id "
-        "AND mb.agent_id = :viewer))"
+        "AND mb.agent_id = :viewer_id))"
     ),
     "status": lambda d: "t.status = :status",
     "target": lambda d: "t.target = :target",
     "holder_id": lambda d: "t.holder_id = :holder_id",
     "created_by": lambda d: "t.created_by = :created_by",
     "label": lambda d: d.json_contains("t.labels", "label"),
-    "me": lambda d: (
+    "available_to": lambda d: (  # the agent, as :me
         f"t.status = 'open' AND t.created_by != :me AND {d.among('t.target', _wanted(d))}"
     ),
 }
@@ -255,8 +250,11 @@ def _search(filters: tuple[str, ...]) -> Query:
 
 
 async def by_id(conn: Session, task_id: int) -> Task | None:
-    found = await conn.models(TASKS, BY_ID, id=task_id)
-    return found[0] if found else None
+    return next(iter(await conn.models(TASKS, BY_ID, id=task_id)), None)
+
+
+async def stored(conn: Session, task_id: int) -> StoredTask | None:
+    return next(iter(await conn.models(STORED_TASKS, STORED, id=task_id)), None)
 
 
 async def _must(conn: Session, task_id: int) -> Task:
@@ -265,21 +263,17 @@ async def _must(conn: Session, task_id: int) -> Task:
     return task
 
 
-async def stored(conn: Session, task_id: int) -> StoredTask | None:
-    found = await conn.models(STORED_TASKS, STORED, id=task_id)
-    return found[0] if found else None
-
-
 async def by_key(conn: Session, agent_id: int, key: str) -> tuple[Task, str] | None:
     row = await conn.row(KEY, agent=agent_id, key=key)
     return None if row is None else (await _must(conn, row["task_id"]), row["fingerprint"])
 
 
-async def _record(
-    conn: Session, kind: str, task: Task, channel_id: int | None, by: str | None, **extra: Any
-) -> None:
-    """Append the event of a change to ``task``, scoped like the task (``channel_id``)."""
-    await event_log.append(conn, [events.task_event(kind, task, channel_id, by, **extra)])
+async def record(conn: Session, kind: str, row: Row, by: str | None, **extra: Any) -> Task:
+    """The task a change returned (``row``: its ``id`` and ``channel_id``), with the change's
+    event appended, scoped like the task."""
+    task = await _must(conn, row["id"])
+    await event_log.append(conn, [events.task_event(kind, task, row["channel_id"], by, **extra)])
+    return task
 
 
 async def create(conn: Session, new: NewTask) -> TaskCreated:
@@ -295,86 +289,56 @@ async def create(conn: Session, new: NewTask) -> TaskCreated:
                 )
             return TaskCreated(task=earlier[0], replayed=True)
     now = now_us()
+    bumped = None
     if new.dedupe_key is not None:
-        found = await conn.row(DEDUPE, now=now, creator=new.created_by, key=new.dedupe_key)
-        if found is not None:
-            task = await _must(conn, found["id"])
-            await _record(conn, events.TASK_DEDUPED, task, found["channel_id"], new.creator_name)
-            await _remember(conn, new, task.id)
-            return TaskCreated(task=task, deduped=True)
-    channel_id = None if new.channel is None else await channels.resolve(conn, new.channel)
-    task_id = await conn.value(
-        INSERT,
-        title=new.title,
-        body=new.body,
-        target=new.target,
-        channel=channel_id,
-        priority=new.priority,
-        labels=rows.dumps(new.labels),
-        creator=new.created_by,
-        lease=new.lease_seconds,
-        max_attempts=new.max_attempts,
-        dedupe_key=new.dedupe_key,
-        now=now,
-        due_at=None if new.due_at is None else to_us(new.due_at),
-        callback_url=new.callback_url,
-        callback_secret=new.callback_secret,
-    )
-    task = await _must(conn, task_id)
-    await _record(conn, events.TASK_CREATED, task, channel_id, new.creator_name)
-    content, metadata = offer(task)
-    for message in new.offers:
-        await messages.post(conn, replace(message, content=content, metadata=metadata))
-    await _remember(conn, new, task.id)
-    return TaskCreated(task=task)
-
-
-async def _remember(conn: Session, new: NewTask, task_id: int) -> None:
-    if new.idempotency_key is not None:
-        await conn.run(
-            REMEMBER,
-            agent=new.created_by,
-            key=new.idempotency_key,
-            task=task_id,
-            fingerprint=new.fingerprint,
+        bumped = await conn.row(DEDUPE, now=now, creator=new.created_by, key=new.dedupe_key)
+    if bumped is not None:
+        task = await record(conn, events.TASK_DEDUPED, bumped, new.creator_name)
+    else:
+        channel_id = None if new.channel is None else await channels.resolve(conn, new.channel)
+        inserted = await conn.row(
+            INSERT,
+            **{c: getattr(new, c) for c in COPIED.split(", ")},
+            channel=channel_id,
+            labels=rows.dumps(new.labels),
+            due_at=None if new.due_at is None else to_us(new.due_at),
+            now=now,
         )
+        assert inserted is not None
+        task = await record(conn, events.TASK_CREATED, inserted, new.creator_name)
+        content, metadata = offer(task)
+        for message in new.offers:
+            await messages.post(conn, replace(message, content=content, metadata=metadata))
+    if new.idempotency_key is not None:
+        key = {"agent": new.created_by, "key": new.idempotency_key, "fingerprint": new.fingerprint}
+        await conn.run(REMEMBER, task=task.id, **key)
+    return TaskCreated(task=task, deduped=bumped is not None)
 
 
 async def search(conn: Session, query: TaskQuery) -> list[Task]:
-    params: dict[str, Any] = {
-        "viewer": query.viewer_id,
-        "status": query.status,
-        "target": query.target,
-        "holder_id": query.holder_id,
-        "created_by": query.created_by,
-        "label": query.label,
-        "me": query.available_to,
-    }
-    statement = _search(tuple(f for f in FILTERS if params[f] is not None))
-    return await conn.models(TASKS, statement, after=query.after, limit=query.limit, **params)
+    params = {f: getattr(query, f) for f in FILTERS if getattr(query, f) is not None}
+    statement = _search(tuple(params))
+    page = {"after": query.after, "limit": query.limit, "me": query.available_to}
+    return await conn.models(TASKS, statement, **page, **params)
 
 
-async def claim(conn: Session, task_id: int, agent_id: int, lease: float | None) -> Task | None:
-    """Claim one task if it is open and the agent may claim it (a lease run out first
-    expires, as the sweep would)."""
+async def claim(
+    conn: Session, task_id: int | None, agent_id: int, lease: float | None
+) -> Task | None:
+    """Claim one task if it is open and the agent may claim it, or without ``task_id`` the
+    best open task for the agent, in one statement (a lease run out first expires, as the
+    sweep would)."""
     now = now_us()
-    await _expire(conn, now, task_id)
-    found = await conn.row(CLAIM, id=task_id, me=agent_id, lease=lease, now=now)
-    return None if found is None else await _claimed(conn, found["id"], found["channel_id"])
+    await expire(conn, now, task_id)
+    statement = CLAIM_NEXT if task_id is None else CLAIM
+    found = await conn.row(statement, id=task_id, me=agent_id, lease=lease, now=now)
+    if found is None:
+        return None
+    return await record(conn, events.TASK_CLAIMED, found, found["changed_by"])
 
 
 async def claim_next(conn: Session, agent_id: int, lease: float | None) -> Task | None:
-    """Claim the best open task for the agent, in one statement."""
-    now = now_us()
-    await _expire(conn, now)
-    found = await conn.row(CLAIM_NEXT, me=agent_id, lease=lease, now=now)
-    return None if found is None else await _claimed(conn, found["id"], found["channel_id"])
-
-
-async def _claimed(conn: Session, task_id: int, channel_id: int | None) -> Task:
-    task = await _must(conn, task_id)
-    await _record(conn, events.TASK_CLAIMED, task, channel_id, task.holder)
-    return task
+    return await claim(conn, None, agent_id, lease)
 
 
 async def change(conn: Session, change: TaskChange) -> Task | None:
@@ -392,52 +356,29 @@ async def change(conn: Session, change: TaskChange) -> Task | None:
         result=None if change.result is None else rows.dumps(change.result),
         text=change.result_text,
     )
-    if found is None:
-        return None
-    task = await _must(conn, found["id"])
-    await _record(conn, kind, task, found["channel_id"], found["changed_by"])
-    return task
+    return None if found is None else await record(conn, kind, found, found["changed_by"])
 
 
 async def cancel(conn: Session, task_id: int, agent_id: int, reason: str | None) -> Task | None:
     found = await conn.row(CANCEL, reason=reason, now=now_us(), id=task_id, me=agent_id)
     if found is None:
         return None
-    task = await _must(conn, task_id)
-    await _record(
-        conn, events.TASK_CANCELLED, task, found["channel_id"], found["changed_by"], reason=reason
-    )
-    return task
+    return await record(conn, events.TASK_CANCELLED, found, found["changed_by"], reason=reason)
 
 
-async def expire(conn: Session) -> list[Task]:
+async def expire(conn: Session, now: int | None = None, only: int | None = None) -> list[Task]:
     """The lease sweep: every claimed task whose lease has run out goes back to open with
-    one more attempt, or fails once it has used up ``max_attempts``; in id order."""
-    return await _expire(conn, now_us())
-
-
-async def _expire(conn: Session, now: int, only: int | None = None) -> list[Task]:
-    """:func:`expire` as of ``now``, for every task or just ``only``."""
-    if only is None:
-        found = await conn.rows(EXPIRED, now=now)
-    else:
-        found = await conn.rows(EXPIRED_ONE, now=now, id=only)
+    one more attempt, or fails once it has used up ``max_attempts``; in id order. As of
+    ``now`` (by default, now), for every task or just ``only``."""
+    now = now_us() if now is None else now
+    found = await conn.rows(EXPIRED if only is None else EXPIRED_ONE, now=now, id=only)
     expired = []
     for row in found:
         failing = bool(row["failing"])
         note = LAST_ATTEMPT if failing else None
         await conn.run(EXPIRE, failing=failing, note=note, now=now, id=row["id"])
-        task = await _must(conn, row["id"])
-        await _record(
-            conn,
-            events.TASK_EXPIRED,
-            task,
-            row["channel_id"],
-            None,
-            previous_holder=row["holder"],
-            reopened=not failing,
-        )
-        expired.append(task)
+        extra = {"previous_holder": row["holder"], "reopened": not failing}
+        expired.append(await record(conn, events.TASK_EXPIRED, row, None, **extra))
     return expired
 
 
@@ -447,14 +388,5 @@ async def next_expiry(conn: Session) -> datetime | None:
 
 async def history(conn: Session, task_id: int, after: int, limit: int) -> list[StoredEvent]:
     """The task's events after ``after``, through the ``events_by_task`` index."""
-    return [
-        StoredEvent(
-            r["seq"],
-            r["type"],
-            rows.loads(r["payload"]),
-            to_time(r["created_at"]),
-            r["channel_id"],
-            r["agent_id"],
-        )
-        for r in await conn.rows(HISTORY, task=task_id, after=after, limit=limit)
-    ]
+    found = await conn.rows(HISTORY, task=task_id, after=after, limit=limit)
+    return [event_log.stored(r) for r in found]

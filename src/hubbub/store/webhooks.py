@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import asdict
 
-from hubbub.core.events import StoredEvent, task_subjects
+from hubbub.core.events import task_subjects
 from hubbub.core.models import WebhookDelivery
-from hubbub.core.store import (
-    DeliveryAttempt,
-    DeliveryQuery,
-    DueDelivery,
-    NewDelivery,
-    WebhookScan,
-)
-from hubbub.store.rows import loads
+from hubbub.core.store import DeliveryAttempt, DeliveryQuery, DueDelivery, NewDelivery, WebhookScan
+from hubbub.store import events as event_log
 from hubbub.store.sql import Query, Row, Session
 from hubbub.store.times import maybe_time, now_us, to_time, to_us
 
@@ -43,8 +38,7 @@ HEADS = Query(
     "SELECT d.*, i.webhook_secret AS integration_secret, i.revoked_at, "
     "coalesce(i.allow_private, 0) AS allow_private, t.callback_secret AS task_secret "
     "FROM (SELECT min(id) AS id FROM webhook_deliveries WHERE status = 'pending' "
-    "      GROUP BY destination) h "
-    "JOIN webhook_deliveries d ON d.id = h.id "
+    "GROUP BY destination) h JOIN webhook_deliveries d ON d.id = h.id "
     "LEFT JOIN integrations i ON i.id = d.integration_id "
     "LEFT JOIN tasks t ON t.id = d.task_id AND d.integration_id IS NULL "
     "ORDER BY d.next_attempt_at, d.id LIMIT :limit"
@@ -59,8 +53,7 @@ RECORD = Query(
     "last_attempt_at = coalesce(CAST(:attempted AS BIGINT), last_attempt_at), "
     "last_status = :http_status, last_error = :error, "
     "next_attempt_at = coalesce(CAST(:next AS BIGINT), next_attempt_at), "
-    "delivered_at = CAST(:delivered AS BIGINT) "
-    "WHERE id = :id AND status = 'pending'"
+    "delivered_at = CAST(:delivered AS BIGINT) WHERE id = :id AND status = 'pending'"
 )
 PRUNE = Query("DELETE FROM webhook_deliveries WHERE created_at < :before AND status != 'pending'")
 # Listing filters, by the DeliveryQuery field that sets each.
@@ -75,28 +68,12 @@ FILTERS = {
 async def scan(conn: Session, limit: int) -> WebhookScan:
     """Read up to ``limit`` events after the cursor; decode only the task events."""
     start = int(await conn.value(CURSOR))
-    upto = start
-    events: list[StoredEvent] = []
-    for r in await conn.rows(EVENTS, seq=start, limit=limit):
-        upto = r["seq"]
-        if r["payload"] is not None:
-            events.append(
-                StoredEvent(
-                    r["seq"],
-                    r["type"],
-                    loads(r["payload"]),
-                    to_time(r["created_at"]),
-                    r["channel_id"],
-                    r["agent_id"],
-                )
-            )
-    if not events:
-        return WebhookScan(start, upto, [])
+    read = await conn.rows(EVENTS, seq=start, limit=limit)
+    events = [event_log.stored(r) for r in read if r["payload"] is not None]
+    found = WebhookScan(start, read[-1]["seq"] if read else start, events)
     creators, task_ids = task_subjects(events)
-    found = WebhookScan(start, upto, events)
     if creators:
-        names = conn.dialect.array(creators)
-        for r in await conn.rows(INTEGRATION_HOOKS, names=names):
+        for r in await conn.rows(INTEGRATION_HOOKS, names=conn.dialect.array(creators)):
             found.integration_hooks[r["name"]] = (r["id"], r["webhook_url"])
     if task_ids:
         for r in await conn.rows(TASK_HOOKS, ids=conn.dialect.array(task_ids)):
@@ -109,24 +86,10 @@ async def enqueue(conn: Session, start: int, upto: int, deliveries: Sequence[New
     False, queueing nothing, if another dispatcher moved it first."""
     if not await conn.run(ADVANCE, upto=upto, start=start):
         return False
-    now = now_us()
+    # Each NewDelivery field is a column of the same name.
+    times = dict.fromkeys(("next_attempt_at", "created_at"), now_us())
     await conn.insert(
-        "webhook_deliveries",
-        [
-            {
-                "destination": d.destination,
-                "integration_id": d.integration_id,
-                "task_id": d.task_id,
-                "url": d.url,
-                "event_seq": d.event_seq,
-                "event_type": d.event_type,
-                "body": d.body,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for d in deliveries
-        ],
-        ignore_conflicts=True,
+        "webhook_deliveries", [asdict(d) | times for d in deliveries], ignore_conflicts=True
     )
     return True
 
@@ -136,13 +99,8 @@ async def heads(conn: Session, limit: int) -> list[DueDelivery]:
     whether the admin let it reach non-public addresses."""
     return [
         DueDelivery(
-            id=r["id"],
-            destination=r["destination"],
-            url=r["url"],
-            body=r["body"],
-            event_type=r["event_type"],
+            **{c: r[c] for c in ("id", "destination", "url", "body", "event_type", "attempts")},
             secret=r["integration_secret"] if r["integration_id"] is not None else r["task_secret"],
-            attempts=r["attempts"],
             created_at=to_time(r["created_at"]),
             next_attempt_at=to_time(r["next_attempt_at"]),
             revoked=r["revoked_at"] is not None,
@@ -200,18 +158,8 @@ def delivery(row: Row) -> WebhookDelivery:
     """A webhook_deliveries row (with its integration's name) as a model."""
     pending = row["status"] == "pending"
     return WebhookDelivery(
-        id=row["id"],
-        integration=row["integration"],
-        task_id=row["task_id"],
-        url=row["url"],
-        event_seq=row["event_seq"],
-        event_type=row["event_type"],
-        status=row["status"],
-        attempts=row["attempts"],
+        **{c: row[c] for c in ("id", "integration", "task_id", "url", "event_seq", "event_type")},
+        **{c: row[c] for c in ("status", "attempts", "last_status", "last_error")},
+        **{c: maybe_time(row[c]) for c in ("created_at", "last_attempt_at", "delivered_at")},
         next_attempt_at=to_time(row["next_attempt_at"]) if pending else None,
-        last_attempt_at=maybe_time(row["last_attempt_at"]),
-        last_status=row["last_status"],
-        last_error=row["last_error"],
-        created_at=to_time(row["created_at"]),
-        delivered_at=maybe_time(row["delivered_at"]),
     )

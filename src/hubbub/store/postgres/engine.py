@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -50,7 +49,7 @@ from hubbub.core.errors import InvalidInput, Unavailable
 from hubbub.core.events import StoredEvent
 from hubbub.store import migrations
 from hubbub.store.dialect import POSTGRES
-from hubbub.store.sql import Query, Row, Session, T
+from hubbub.store.sql import Query, Row, Session, T, insert_sql
 
 Conn = psycopg.AsyncConnection[DictRow]
 Job = tuple[Callable[..., Awaitable[Any]], tuple[Any, ...], asyncio.Future[Any]]
@@ -433,9 +432,13 @@ class PostgresSession:
                 (table,),
             )
             types = _COLUMN_TYPES[table] = {r["name"]: r["type"] for r in await cursor.fetchall()}
-        sql = _insert_sql(
-            table, columns, tuple(types[c] for c in columns), returning, ignore_conflicts
+        names = ", ".join(columns)
+        arrays = ", ".join(f"%({c})s::{types[c]}[]" for c in columns)
+        source = (
+            f"SELECT {names} FROM unnest({arrays}) "
+            f"WITH ORDINALITY AS r ({names}, ordinality) ORDER BY ordinality"
         )
+        sql = insert_sql(table, columns, source, returning, ignore_conflicts)
         params = {c: [row[c] for row in rows] for c in columns}
         cursor = await self.conn.execute(sql, params)
         if returning is None:
@@ -445,25 +448,6 @@ class PostgresSession:
 
 
 _COLUMN_TYPES: dict[str, dict[str, str]] = {}
-
-
-@functools.cache
-def _insert_sql(
-    table: str,
-    columns: tuple[str, ...],
-    types: tuple[str, ...],
-    returning: str | None,
-    ignore_conflicts: bool,
-) -> str:
-    names = ", ".join(columns)
-    arrays = ", ".join(f"%({c})s::{t}[]" for c, t in zip(columns, types, strict=True))
-    sql = (
-        f"INSERT INTO {table} ({names}) SELECT {names} FROM unnest({arrays}) "
-        f"WITH ORDINALITY AS r ({names}, ordinality) ORDER BY ordinality"
-    )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    return f"{sql} RETURNING {returning}" if returning else sql
 
 
 class _Retry(Exception):

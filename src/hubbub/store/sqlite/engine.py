@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import functools
 import logging
 import os
 import queue
@@ -39,7 +38,7 @@ from hubbub.core.errors import Unavailable
 from hubbub.core.events import StoredEvent
 from hubbub.store import migrations
 from hubbub.store.dialect import SQLITE
-from hubbub.store.sql import Query, Row, Session, T, run_inline
+from hubbub.store.sql import Query, Row, Session, T, insert_sql, run_inline
 
 Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.AbstractEventLoop]
 Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
@@ -92,9 +91,8 @@ class Migrating:
         self.conn = conn
         self.session: Session = SqliteSession(conn)
 
-    @contextlib.asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        yield
+    def turn(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -527,22 +525,13 @@ class SqliteSession:
     ) -> list[int]:
         if not rows:
             return []
-        sql = _insert_sql(table, tuple(rows[0]), returning, ignore_conflicts)
+        columns = tuple(rows[0])
+        values = f"VALUES ({', '.join(f':{c}' for c in columns)})"
+        sql = insert_sql(table, columns, values, returning, ignore_conflicts)
         if returning is None:
             self.conn.executemany(sql, rows)
             return []
         return [self.conn.execute(sql, row).fetchone()[0] for row in rows]
-
-
-@functools.cache
-def _insert_sql(
-    table: str, columns: tuple[str, ...], returning: str | None, ignore_conflicts: bool
-) -> str:
-    values = ", ".join(f":{c}" for c in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    return f"{sql} RETURNING {returning}" if returning else sql
 
 
 class _Retry(Exception):
