@@ -94,6 +94,17 @@ async def test_limit_caps_the_hits(alpha: AgentClient) -> None:
     assert len(await ids(alpha, "repeat", limit="3")) == 3
 
 
+async def test_equal_ranks_come_newest_first_with_their_snippets(
+    alpha: AgentClient, beta: AgentClient
+) -> None:
+    posted = [await alpha.say("general", "identical twin report") for _ in range(6)]
+    await alpha.say("general", "a twin of another kind")
+    newest_first = [p["id"] for p in reversed(posted)]
+    hits = await beta.search("twin report", limit="4")
+    assert [hit["message"]["id"] for hit in hits] == newest_first[:4]
+    assert all(hit["snippet"] == "identical **twin** **report**" for hit in hits)
+
+
 @pytest.mark.parametrize(
     ("params", "code"),
     [

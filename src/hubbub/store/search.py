@@ -89,17 +89,31 @@ FTS5_EDGE = Query(
 
 
 def _fts5_ranked(where: str) -> Query:
+    """The page first (ids and ranks alone), then snippets for the page's rows only: an
+    FTS5 ``snippet()`` costs more than ranking, and ties broken by id keep FTS5 from
+    ordering by rank itself, so every match would otherwise get one. The snippets come
+    from one materialized pass over the window (``+rowid``: no FTS5 lookup per row)."""
+
     def source(d: Dialect) -> str:
         hit = d.json_object(
-            f"'message', {message_json(d)}", "'snippet', hits.snippet", "'rank', -hits.rank"
+            f"'message', {message_json(d)}", "'snippet', snippets.snippet", "'rank', -page.rank"
         )
         return f"""
-            WITH hits AS (
-                SELECT rowid, rank, snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet
-                  FROM messages_fts WHERE messages_fts MATCH :match AND rowid >= :newest_from
+            WITH page AS (
+                SELECT f.rowid AS id, f.rank AS rank
+                  FROM messages_fts f JOIN messages m ON m.id = f.rowid
+                  JOIN channels c ON c.id = m.channel_id
+                 WHERE f.messages_fts MATCH :match AND f.rowid >= :newest_from AND {where}
+                 ORDER BY f.rank, m.id DESC LIMIT :limit
+            ), snippets AS MATERIALIZED (
+                SELECT rowid AS id, snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet
+                  FROM messages_fts
+                 WHERE messages_fts MATCH :match AND rowid >= :newest_from
+                   AND +rowid IN (SELECT id FROM page)
             )
-            SELECT {hit} FROM hits JOIN messages m ON m.id = hits.rowid {MESSAGE_JOINS}
-             WHERE {where} ORDER BY hits.rank, m.id DESC LIMIT :limit
+            SELECT {hit} FROM page JOIN snippets ON snippets.id = page.id
+              JOIN messages m ON m.id = page.id {MESSAGE_JOINS}
+             ORDER BY page.rank, page.id DESC
         """
 
     return Query(source)
