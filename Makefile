@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 
-.PHONY: run test lint format bench docs generate clean
+.PHONY: run test lint format bench docs generate screenshots clean
 
 $(BIN)/hubbub: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: $(BIN)/hubbub
 ## docs: regenerate the generated reference pages
 docs: $(BIN)/hubbub
 	$(BIN)/python -m hubbub.docgen
+
+## screenshots: the dashboard pictures in docs/images (a real hub and Debian's Chromium)
+screenshots: $(BIN)/hubbub
+	$(BIN)/python scripts/screenshots.py
 
 ## generate: the sync SDK client from the async one
 generate: $(BIN)/hubbub

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import footprint, postgres, reads, realtime, sqlite_inserts, tasks, throughput
+from bench import footprint, hooks, postgres, reads, realtime, sqlite_inserts, tasks, throughput
 from bench.config import RESULTS, BenchConfig
 from bench.progress import say
 from bench.report import Results, print_tables, targets, write_json
@@ -16,7 +16,7 @@ from bench.report import Results, print_tables, targets, write_json
 def run(cfg: BenchConfig, workdir: Path) -> Results:
     """Every measurement: SQLite ceilings, throughput (HTTP ceilings and hub), real-time
     delivery (SSE), reads, footprint, tasks; then PostgreSQL (one and two hub processes) next
-    to SQLite."""
+    to SQLite; then hooks and command start times."""
     say(f"raw SQLite inserts, {cfg.raw_seconds:.1f} s per loop")
     inserts = sqlite_inserts.measure(workdir / "sqlite", cfg.raw_seconds)
     http, hub_posts = throughput.measure(cfg, workdir / "throughput")
@@ -25,7 +25,8 @@ def run(cfg: BenchConfig, workdir: Path) -> Results:
     sizes = footprint.measure(cfg, workdir / "footprint")
     work = tasks.measure(cfg, workdir / "tasks")
     scale = postgres.measure(cfg, workdir / "postgres", work.claims)
-    return Results(cfg, inserts, http, hub_posts, hub_reads, sizes, live, work, scale)
+    hooked = hooks.measure(cfg, workdir / "hooks")
+    return Results(cfg, inserts, http, hub_posts, hub_reads, sizes, live, work, scale, hooked)
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ from rich.table import Table
 from bench.ceilings import HttpCeiling
 from bench.config import BENCH_DIR, BenchConfig
 from bench.footprint import Footprint
+from bench.hooks import HookResults
 from bench.postgres import PostgresResults
 from bench.postgres_report import print_postgres, ratios
 from bench.posts import PostRun
@@ -41,6 +42,7 @@ class Results:
     realtime: RealtimeResults
     tasks: TaskResults
     postgres: PostgresResults
+    hooks: HookResults
 
     @property
     def lost(self) -> int:
@@ -113,6 +115,24 @@ def targets(results: Results) -> list[Target]:
     found.append(Target("idle RSS", hub.idle_rss_mb, 80, "MiB", False))
     found.append(Target("start to healthy (median)", hub.start_median, 0.5, "s", False))
     found += _realtime_targets(results.realtime)
+    found += hook_targets(results.hooks)
+    return found
+
+
+def hook_targets(hooks: HookResults) -> list[Target]:
+    """The hook and start-up targets, for what was measured."""
+    goals = [
+        ("hubbub hook prompt, hub up", "p95", 150, "hook command p95, hub up"),
+        ("hubbub whoami", "p50", 250, "hubbub whoami start to exit (median)"),
+        ("HTTP hook, prompt, nothing new", "p95", 10, "HTTP hook round trip p95"),
+        ("idle waiter exit (hook wake)", "p95", 1000, "DM → idle waiter exit p95"),
+    ]
+    found: list[Target] = []
+    for name, which, goal, label in goals:
+        timing = hooks.get(name)
+        if timing is not None:
+            value = timing.p95_ms if which == "p95" else timing.p50_ms
+            found.append(Target(label, value, goal, "ms", False))
     return found
 
 
@@ -240,6 +260,7 @@ def print_tables(results: Results, console: Console | None = None) -> None:
 
     _print_realtime(results, out)
     _print_tasks(results, out)
+    print_hook_tables(results.hooks, out)
     print_postgres(results.config, results.postgres, results.http, out)
 
     goals = Table(title="Targets", title_justify="left")
@@ -384,6 +405,33 @@ def print_task_tables(found: TaskResults, out: Console) -> None:
     out.print(table)
 
 
+def print_hook_tables(hooks: HookResults, out: Console) -> None:
+    """The hooks benchmark's tables: start times, the hook route, DM delivery per path."""
+    titles = (
+        ("Command start to exit (runs interleaved)", hooks.starts),
+        ("Hook routes (one kept-alive loopback connection)", hooks.route),
+        ("A DM's 2xx → its text available, per path", hooks.delivery),
+    )
+    for title, timings in titles:
+        if not timings:
+            continue
+        table = Table(title=title, title_justify="left")
+        for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
+            table.add_column(column, justify="left" if column in ("what", "detail") else "right")
+        for t in timings:
+            table.add_row(
+                t.name,
+                str(t.samples),
+                f"{t.p50_ms:.1f}",
+                f"{t.p95_ms:.1f}",
+                f"{t.p99_ms:.1f}",
+                t.detail,
+            )
+        out.print(table)
+    for name, reason in hooks.skipped.items():
+        out.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
+
+
 def _git() -> str:
     try:
         head = subprocess.run(
@@ -449,6 +497,7 @@ def write_json(results: Results, path: Path) -> None:
         "realtime": _plain(results.realtime),
         "tasks": _plain(results.tasks),
         "postgres": postgres_json(results.postgres, results.http),
+        "hooks": _plain(results.hooks),
         "targets": _plain(targets(results)),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,14 @@ from tests.clients import API, AgentClient, HubFactory, InProcessHub, problem
 
 pytestmark = pytest.mark.anyio
 
-SAMPLE_PARAMS = {"name": "general", "message_id": "1", "key_id": "1", "task_id": "1"}
+SAMPLE_PARAMS = {
+    "name": "general",
+    "message_id": "1",
+    "key_id": "1",
+    "task_id": "1",
+    "harness": "claude",
+    "event": "prompt",
+}
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 

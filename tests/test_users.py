@@ -68,7 +68,8 @@ async def test_bad_input_changes_nothing(hub: InProcessHub) -> None:
         ({"name": "carol", "password": "short"}, 422, "bad_password"),
         ({"name": "carol", "password": "x" * 257}, 422, "bad_password"),
         ({"name": "carol"}, 422, "invalid"),
-        ({"name": "carol", "password": SECRET, "admin": True}, 422, "invalid"),
+        ({"name": "carol", "password": SECRET, "role": "owner"}, 422, "invalid"),
+        ({"name": "carol", "password": SECRET, "admin": "yes"}, 422, "invalid"),
     ]
     for body, status, code in cases:
         problem(await hub.http.post(USERS, json=body, headers=admin), status, code)
@@ -110,7 +111,12 @@ def test_users_commands_against_a_real_hub(live_hub: LiveHub) -> None:
     made = ok_json(
         cli("users", "create", "cli-user", "--password-stdin", "--json", stdin=SECRET + "\n")
     )
-    assert made == {"name": "cli-user", "created_at": made["created_at"], "disabled": False}
+    assert made == {
+        "name": "cli-user",
+        "created_at": made["created_at"],
+        "disabled": False,
+        "admin": False,
+    }
 
     listed = ok_json(cli("users", "list", "--json"))
     assert "cli-user" in [u["name"] for u in listed]

@@ -1,5 +1,6 @@
 """The client config file (``~/.config/hubbub/config.toml``, mode 0600) and the ``HUBBUB_*``
-environment variables that override it."""
+environment variables that override it. Reading needs the standard library alone (``hubbub
+hook`` reads it on every prompt)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-
-import tomli_w
 
 from hubbub.paths import default_config_file
 
@@ -59,6 +58,8 @@ def load(path: Path | None = None) -> ClientConfig:
 
 def write_file(config: ClientConfig, path: Path | None = None) -> Path:
     """Write the config atomically with mode 0600 (it holds secrets)."""
+    import tomli_w
+
     target = path or default_config_file()
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {k: v for k, v in asdict(config).items() if v is not None}

@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from hubbub.cli import output
-from hubbub.cli.app import app
+from hubbub.cli.root import app
 from hubbub.config import ClientConfig
 from hubbub.settings import Settings
 

@@ -14,6 +14,7 @@ from hubbub.core.outbound import OutboundPolicy, parse_networks
 from hubbub.paths import default_database
 
 if TYPE_CHECKING:
+    from hubbub.core.sessions import SessionPolicy
     from hubbub.core.webhooks import WebhookPolicy
 
 ENV_PREFIX = "HUBBUB_"
@@ -194,6 +195,19 @@ class Settings(BaseModel):
         description="Comma-separated origins (`https://app.example.com`) allowed to call "
         "`/mcp` from a browser, beyond loopback ones; requests without an `Origin` always pass.",
     )
+    session_hours: float = Field(
+        24.0 * 7,
+        gt=0,
+        le=24.0 * 366,
+        description="How long a dashboard sign-in lasts; the person signs in again after it.",
+    )
+    login_attempts_per_minute: float = Field(
+        10.0,
+        gt=0,
+        description="Dashboard password sign-in attempts allowed per user name and per client "
+        "address, each, a minute (bursts up to as many); more are refused `429 "
+        "too_many_logins`. Counted per hub process.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )
@@ -225,6 +239,15 @@ class Settings(BaseModel):
             presence_ttl_seconds=self.presence_ttl_seconds,
             prune_after_seconds=self.prune_after_seconds,
             event_retention_days=self.event_retention_days,
+        )
+
+    def session_policy(self) -> SessionPolicy:
+        """Dashboard sessions' lifetime and the sign-in rate limit from these settings."""
+        from hubbub.core.sessions import SessionPolicy
+
+        return SessionPolicy(
+            session_hours=self.session_hours,
+            login_attempts_per_minute=self.login_attempts_per_minute,
         )
 
     def webhook_policy(self) -> WebhookPolicy:

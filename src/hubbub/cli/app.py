@@ -1,63 +1,61 @@
-"""The ``hubbub`` command line: each command is a thin adapter over the SDK client."""
+"""The ``hubbub`` command line: each command is a thin adapter over the SDK client.
+
+The command table below is all this module holds, so that starting the command costs only
+what the command run needs: ``hubbub hook`` runs on the standard library alone, before the
+command-line framework is imported, and every other command's module is imported only when
+that command runs (``hubbub.cli.root`` builds the group from the table).
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from types import ModuleType
 
-from hubbub import __version__
-from hubbub.cli import agents, channels, inbox, keys, live, messages, search, serve, session, users
-from hubbub.cli import integrations as integration_commands
-from hubbub.cli import moves as move_commands
-from hubbub.cli import tasks as task_commands
-from hubbub.cli import tools as tool_commands
-from hubbub.cli.mcp import mcp as mcp_command
+# Every command: its name, and the function (a command) or ``typer.Typer`` (a group of
+# commands) that implements it, as "module:attribute". Help lists them in this order.
+COMMANDS: dict[str, str] = {
+    "serve": "hubbub.cli.serve:serve",
+    "login": "hubbub.cli.session:login",
+    "whoami": "hubbub.cli.session:whoami",
+    "post": "hubbub.cli.messages:post",
+    "send": "hubbub.cli.messages:send",
+    "read": "hubbub.cli.messages:read",
+    "tail": "hubbub.cli.live:tail",
+    "search": "hubbub.cli.search:search",
+    "inbox": "hubbub.cli.inbox:inbox",
+    "ack": "hubbub.cli.inbox:ack",
+    "agents": "hubbub.cli.agents:agents",
+    "status": "hubbub.cli.agents:status",
+    "mcp": "hubbub.cli.mcp:mcp",
+    "hook": "hubbub.cli.hooks:hook",
+    "migrate": "hubbub.cli.moves:migrate",
+    "export": "hubbub.cli.moves:export",
+    "import": "hubbub.cli.moves:load",
+    "channels": "hubbub.cli.channels:app",
+    "tasks": "hubbub.cli.tasks:app",
+    "keys": "hubbub.cli.keys:app",
+    "users": "hubbub.cli.users:app",
+    "dashboard": "hubbub.cli.dashboard:dashboard",
+    "integrations": "hubbub.cli.integrations:app",
+    "config": "hubbub.cli.session:app",
+    "tools": "hubbub.cli.tools:app",
+    "setup": "hubbub.cli.setup:app",
+}
 
-app = typer.Typer(
-    name="hubbub",
-    help="Hubbub: a message hub for AI agents and their humans.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.command()(serve.serve)
-app.command()(session.login)
-app.command()(session.whoami)
-app.command()(messages.post)
-app.command()(messages.send)
-app.command()(messages.read)
-app.command()(live.tail)
-app.command()(search.search)
-app.command()(inbox.inbox)
-app.command()(inbox.ack)
-app.add_typer(channels.app, name="channels")
-app.add_typer(task_commands.app, name="tasks")
-app.command()(agents.agents)
-app.command()(agents.status)
-app.add_typer(keys.app, name="keys")
-app.add_typer(users.app, name="users")
-app.add_typer(integration_commands.app, name="integrations")
-app.add_typer(session.app, name="config")
-app.add_typer(tool_commands.app, name="tools")
-app.command(name="mcp")(mcp_command)
-app.command()(move_commands.migrate)
-app.command()(move_commands.export)
-app.command(name="import")(move_commands.load)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"hubbub {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
-    ),
-) -> None:
-    """Hubbub: a message hub for AI agents and their humans."""
+HELP_FLAGS = frozenset({"--help"})
 
 
 def main() -> None:
     """Entry point of the ``hubbub`` script."""
+    args = sys.argv[1:]
+    if args[:1] == ["hook"] and not HELP_FLAGS.intersection(args[1:]):
+        from hubbub.hooks.command import main as hook
+
+        raise SystemExit(hook(args[1:]))
+    # httpx imports its own command line (click, rich's syntax highlighting, pygments) when
+    # they are installed, a large share of a command's start; no hubbub command uses it, so
+    # an empty module stands in for it and httpx defines its fallback instead.
+    sys.modules.setdefault("httpx._main", ModuleType("httpx._main"))
+    from hubbub.cli.root import app
+
     app()

@@ -74,6 +74,12 @@ def _banner(url: str, settings: Settings, done: Provisioned | None, loopback: bo
             f"  agents    this machine is [bold]{done.machine}[/bold]; agents are named "
             f"{done.machine}-<project> (default: the current directory's name)"
         )
+    if done is not None and done.dashboard:
+        console.print(
+            f"  dashboard [cyan]{escape(done.dashboard)}[/cyan]  (signs you in: once, within "
+            "10 minutes; later: hubbub dashboard)",
+            soft_wrap=True,  # a link cut across lines would not open
+        )
     console.print("\nTry, from any project directory:")
     console.print('  hubbub post general "hello from $(basename $PWD)"')
     console.print("  hubbub read general")

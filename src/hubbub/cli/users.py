@@ -42,9 +42,14 @@ def list_users(as_json: JsonFlag = False) -> None:
     def show(rows: list[User]) -> None:
         from rich.table import Table
 
-        table = Table("name", "created", "disabled")
+        table = Table("name", "created", "admin", "disabled")
         for row in rows:
-            table.add_row(row.name, ago(row.created_at), "yes" if row.disabled else "")
+            table.add_row(
+                row.name,
+                ago(row.created_at),
+                "yes" if row.admin else "",
+                "yes" if row.disabled else "",
+            )
         console.print(table)
 
     emit(found, as_json, show)
@@ -52,13 +57,34 @@ def list_users(as_json: JsonFlag = False) -> None:
 
 @app.command("create")
 def create(
-    name: NameArgument, password_stdin: PasswordStdin = False, as_json: JsonFlag = False
+    name: NameArgument,
+    password_stdin: PasswordStdin = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Make the user an admin (an admin credential).")
+    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Create a user; the password is prompted for (or read with --password-stdin)."""
     password = _password(password_stdin)
     with connected() as client:
-        made = client.create_user(name, password)
-    emit(made, as_json, lambda u: console.print(f"User {u.name} created."))
+        made = client.create_user(name, password, admin)
+    shown = "Admin user" if admin else "User"
+    emit(made, as_json, lambda u: console.print(f"{shown} {u.name} created."))
+
+
+@app.command("admin")
+def admin(
+    name: NameArgument,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Take the admin flag back (its sessions end).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Make a user an admin, or take it back with --revoke."""
+    with connected() as client:
+        changed = client.set_user_admin(name, not revoke)
+    said = "is no longer an admin" if revoke else "is an admin"
+    emit(changed, as_json, lambda u: console.print(f"User {u.name} {said}."))
 
 
 @app.command("passwd")

@@ -26,6 +26,7 @@ from hubbub.core.models import (
     Integration,
     IntegrationEventResult,
     KeyInfo,
+    LoginLink,
     Message,
     MessagePage,
     NewIntegration,
@@ -428,9 +429,17 @@ class Client:
         """Every human user, never a password hash (needs the admin key)."""
         return self.call(ops.users())
 
-    def create_user(self, name: str, password: str) -> User:
-        """Create a human user (needs the admin key)."""
-        return self.call(ops.create_user(name, password))
+    def create_user(self, name: str, password: str, admin: bool = False) -> User:
+        """Create a human user, an admin with ``admin`` (needs the admin key)."""
+        return self.call(ops.create_user(name, password, admin))
+
+    def set_user_admin(self, name: str, admin: bool) -> User:
+        """Make a user an admin, or take it back (needs the admin key)."""
+        return self.call(ops.set_user_admin(name, admin))
+
+    def login_link(self, name: str) -> LoginLink:
+        """A one-time dashboard login link for a user (needs the admin key)."""
+        return self.call(ops.login_link(name))
 
     def set_password(self, name: str, password: str) -> User:
         """Replace a user's password (needs the admin key)."""

@@ -24,6 +24,7 @@ from hubbub.core.models import (
     Integration,
     IntegrationEventResult,
     KeyInfo,
+    LoginLink,
     Message,
     MessagePage,
     NewIntegration,
@@ -459,9 +460,24 @@ def users() -> Operation[list[User]]:
     return Operation("GET", f"{API}/admin/users", list[User], retry_safe=True, admin=True)
 
 
-def create_user(name: str, password: str) -> Operation[User]:
-    body = {"name": name, "password": password}
+def create_user(name: str, password: str, admin: bool = False) -> Operation[User]:
+    body = {"name": name, "password": password, "admin": admin}
     return Operation("POST", f"{API}/admin/users", User, body=body, admin=True)
+
+
+def set_user_admin(name: str, admin: bool) -> Operation[User]:
+    return Operation(
+        "PUT",
+        f"{API}/admin/users/{quote(name)}/admin",
+        User,
+        body={"admin": admin},
+        retry_safe=True,
+        admin=True,
+    )
+
+
+def login_link(name: str) -> Operation[LoginLink]:
+    return Operation("POST", f"{API}/admin/users/{quote(name)}/login-link", LoginLink, admin=True)
 
 
 def set_password(name: str, password: str) -> Operation[User]:

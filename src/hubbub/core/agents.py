@@ -99,6 +99,12 @@ class AgentService:
                     code="wrong_agent",
                 )
             return
+        if credential.kind == "human":
+            if name != credential.user:
+                raise Forbidden(
+                    f"a signed-in human acts only as itself, not as {name!r}", code="wrong_agent"
+                )
+            return
         assert credential.machine is not None
         owned = (machine is None or machine == credential.machine) and kind == "agent"
         named = names.agent_belongs_to(name, credential.machine)

@@ -13,15 +13,18 @@ from hubbub.core.bus import EventBus
 from hubbub.core.channels import ChannelService
 from hubbub.core.errors import Unavailable
 from hubbub.core.feed import FeedService
+from hubbub.core.hooks import HookService
 from hubbub.core.inbox import InboxService
 from hubbub.core.integrations import IntegrationService
 from hubbub.core.keys import KeyService
 from hubbub.core.limits import Limits
 from hubbub.core.messages import MessageService
+from hubbub.core.notices import NoticeService
 from hubbub.core.outbound import OutboundPolicy
 from hubbub.core.presence import PresenceService
 from hubbub.core.readiness import ReadinessService
 from hubbub.core.search import SearchService
+from hubbub.core.sessions import SessionPolicy, SessionService
 from hubbub.core.store import Store
 from hubbub.core.tasks import TaskService
 from hubbub.core.users import UserService
@@ -43,12 +46,14 @@ class Hub:
         cache_seconds: float = 5.0,
         webhooks: WebhookPolicy | None = None,
         outbound: OutboundPolicy | None = None,
+        sessions: SessionPolicy | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.limits = limits or Limits()
         self.keys = KeyService(store, cache_seconds=cache_seconds)
         self.users = UserService(store)
+        self.sessions = SessionService(store, self.users, sessions)
         self.agents = AgentService(
             store, self.limits, cache_seconds=cache_seconds, machine_names=self.keys.machines
         )
@@ -69,12 +74,15 @@ class Hub:
         self.integrations = IntegrationService(
             store, self.limits, self.keys, self.tasks, self.outbound
         )
+        self.notices = NoticeService(store, self.feed)
+        self.hooks = HookService(store, self.notices, self.presence)
         self.webhooks = WebhookService(store, bus, webhooks)
         self.readiness = ReadinessService(store)
 
     async def maintain(self, stop: asyncio.Event) -> None:
         """Until ``stop``: mark silent agents offline every quarter presence TTL (at most every
-        5 s), drop events older than the retention period about once a minute, and expire
+        5 s), drop events older than the retention period and forget hook and tool sessions
+        unused for a day about once a minute, and expire
         task leases that ran out (checked every half second)."""
         interval = min(self.presence.ttl / 4, 5.0)
         last_prune = 0.0
@@ -88,9 +96,11 @@ class Hub:
             try:
                 await self.presence.sweep()
                 days = self.limits.event_retention_days
-                if days > 0 and loop.time() - last_prune >= 60:
+                if loop.time() - last_prune >= 60:
                     last_prune = loop.time()
-                    await self.store.prune_events(datetime.now(UTC) - timedelta(days=days))
+                    if days > 0:
+                        await self.store.prune_events(datetime.now(UTC) - timedelta(days=days))
+                    await self.notices.forget()
             except Unavailable as error:  # the database's trouble, said once a round
                 log.warning("maintenance skipped: %s", error)
             except Exception:  # the next round may succeed; the hub keeps serving

@@ -12,13 +12,13 @@ from hubbub.core import names
 from hubbub.core.cache import TtlCache
 from hubbub.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hubbub.core.machines import MachineNames
-from hubbub.core.models import KeyInfo, KeyKind, NewKey
+from hubbub.core.models import KeyInfo, KeyKind, NewKey, User
 from hubbub.core.scopes import Grant
 from hubbub.core.store import Store
 
 KEY_PREFIX = "hb_"
 INTEGRATION_PREFIX = f"{KEY_PREFIX}int_"
-CredentialKind = Literal["machine", "admin", "integration"]
+CredentialKind = Literal["machine", "admin", "integration", "human"]
 
 
 def digest(secret: str) -> str:
@@ -44,15 +44,28 @@ def check_revocable(key: KeyInfo, live_admins: int) -> None:
         )
 
 
+def check_user_change(user: User, live_admins: int) -> None:
+    """Refuse to disable an admin user, or take its admin flag, when it is the last live
+    admin credential (the same rule as :func:`check_revocable`, counted in the same write)."""
+    if user.admin and not user.disabled and live_admins <= 1:
+        raise Conflict(
+            f"user {user.name!r} is the last admin credential: create an admin key or make "
+            "another user an admin first",
+            code="last_admin",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """Who is calling: an admin, a machine whose agents the key may act as, or an
-    integration with what its ``grant`` allows."""
+    """Who is calling: an admin, a machine whose agents the key may act as, an integration
+    with what its ``grant`` allows, or a human signed in to the dashboard (``user``; kind
+    ``admin`` for an admin human, else ``human``, acting only as itself)."""
 
     key_id: int
     kind: CredentialKind
     machine: str | None
     grant: Grant | None = None
+    user: str | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -210,6 +210,18 @@ class User(Model):
     name: str = Field(description="the user's name, also its agent's name")
     created_at: datetime
     disabled: bool = False
+    admin: bool = Field(
+        default=False, description="an admin human: it counts as an admin credential"
+    )
+
+
+class LoginLink(Model):
+    """A one-time dashboard login link: the path to open on the hub, usable once, before
+    ``expires_at``."""
+
+    user: str = Field(description="the user the link signs in")
+    path: str = Field(description="the link's path on the hub: `/login/link?token=…`")
+    expires_at: datetime
 
 
 # tasks
@@ -367,3 +379,41 @@ class Readiness(Model):
 
     ready: bool
     checks: list[Check]
+
+
+# hooks and news
+
+
+class HookContext(Model):
+    """Context a hook adds to the model's conversation (Claude Code, Codex, Gemini CLI)."""
+
+    hookEventName: str = Field(description="the harness's name of the event answered")
+    additionalContext: str = Field(description="the text added, at most 10,000 characters")
+
+
+class HookOutput(Model):
+    """What a hook answers, in its harness's own words: only the fields that harness reads
+    for that event are present (``hookSpecificOutput`` for context; ``decision`` and
+    ``reason`` to keep a stopping agent going; Cursor's ``additional_context`` and
+    ``followup_message``; ``text`` for OpenCode)."""
+
+    hookSpecificOutput: HookContext | None = None
+    decision: Literal["block", "deny"] | None = None
+    reason: str | None = None
+    additional_context: str | None = None
+    followup_message: str | None = None
+    text: str | None = None
+
+
+class HookText(Model):
+    """What woke a waiting session: the new inbox items, framed, for the model."""
+
+    text: str
+
+
+class News(Model):
+    """Inbox items a tool session had not been told of, as one short line (none: nothing
+    new); they now count as told."""
+
+    line: str | None = Field(default=None, description="e.g. `2 new: DM from lap-api, …`")
+    count: int = Field(description="how many items the line announces")

@@ -46,6 +46,18 @@ class StoredKey:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredSession:
+    """A dashboard session as stored: its user (as it is now) and its CSRF secret."""
+
+    id: int
+    user: User
+    csrf: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class NewChannel:
     """A channel to create, with its first members."""
 
@@ -312,6 +324,16 @@ class DeliveryQuery:
     limit: int = 50
 
 
+@dataclass(frozen=True, slots=True)
+class SessionNews:
+    """What a session has not yet been told: its cursor (every item up to ``seen`` was told),
+    when it was last used (``None``: never), and the readable, unacknowledged items after."""
+
+    seen: int
+    used_at: datetime | None
+    items: list[InboxItem]
+
+
 class Store(Protocol):
     """Persistence for the whole hub."""
 
@@ -356,9 +378,9 @@ class Store(Protocol):
         ...
 
     # users
-    async def create_user(self, name: str, password_hash: str) -> User:
-        """Register a human agent named ``name`` and its account in one write; a name any
-        agent already has is a :class:`Conflict` (``user_exists``)."""
+    async def create_user(self, name: str, password_hash: str, admin: bool = False) -> User:
+        """Register a human agent named ``name`` and its account (an admin or not) in one
+        write; a name any agent already has is a :class:`Conflict` (``user_exists``)."""
         ...
 
     async def list_users(self) -> list[User]: ...
@@ -372,8 +394,44 @@ class Store(Protocol):
         ...
 
     async def disable_user(self, name: str) -> User:
-        """Disable a user (idempotent); an unknown user is :class:`NotFound`."""
+        """Disable a user (idempotent) and end its web sessions; an unknown user is
+        :class:`NotFound`; the last live admin credential is a :class:`Conflict`
+        (``last_admin``). A password change ends the sessions too."""
         ...
+
+    async def set_user_admin(self, name: str, admin: bool) -> User:
+        """Make a user an admin, or take it back and end its web sessions (refused for the
+        last live admin credential: ``last_admin``); an unknown user is :class:`NotFound`."""
+        ...
+
+    # the hub secret, web sessions and login links
+    async def hub_secret(self) -> str | None: ...
+    async def ensure_hub_secret(self, candidate: str) -> str:
+        """The hub secret, stored from ``candidate`` when there is none yet."""
+        ...
+
+    async def rotate_hub_secret(self, new: str) -> None:
+        """Replace the hub secret, ending every web session and unused login link."""
+        ...
+
+    async def create_login_link(self, name: str, digest: str, expires_at: datetime) -> None:
+        """Record a login link for an enabled user: :class:`NotFound` (``user_not_found``)
+        or :class:`Conflict` (``user_disabled``) otherwise."""
+        ...
+
+    async def use_login_link(self, digest: str) -> User | None:
+        """Spend a login link: its enabled user, or ``None`` (unknown, used, expired)."""
+        ...
+
+    async def create_web_session(
+        self, name: str, digest: str, csrf: str, expires_at: datetime
+    ) -> int:
+        """Open a session for an enabled user (errors as :meth:`create_login_link`)."""
+        ...
+
+    async def web_session(self, digest: str) -> StoredSession | None: ...
+    async def touch_web_session(self, session_id: int) -> None: ...
+    async def end_web_session(self, digest: str) -> bool: ...
 
     # agents
     async def agent(self, name: str) -> Agent | None: ...
@@ -452,6 +510,29 @@ class Store(Protocol):
         ...
 
     async def set_read_cursor(self, agent_id: int, channel_id: int, seq: int) -> int: ...
+
+    # what each session has been told of the inbox
+    async def session_news(
+        self, agent_id: int, surface: str, session: str, limit: int
+    ) -> SessionNews:
+        """The session's cursor and up to ``limit`` unacknowledged items after it."""
+        ...
+
+    async def mark_told(
+        self, agent_id: int, surface: str, session: str, seen: int, upto: int
+    ) -> bool:
+        """Move the session's cursor from ``seen`` to ``upto``; ``False`` (nothing written)
+        if another call of the session moved it first."""
+        ...
+
+    async def session_used(self, agent_id: int, surface: str, session: str) -> None:
+        """Note that the session is in use, so it is kept another day."""
+        ...
+
+    async def forget_sessions(self, before: datetime) -> int:
+        """Drop the sessions unused since ``before``; how many."""
+        ...
+
     async def channel_summaries(self, agent_id: int) -> list[ChannelSummary]: ...
 
     # search

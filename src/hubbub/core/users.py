@@ -26,6 +26,16 @@ def check_password(password: str) -> str:
     return password
 
 
+LOCAL_FALLBACK = "admin"
+
+
+def local_name(os_user: str) -> str:
+    """The local human's user name: the operating system's user name, lowercased, or
+    ``admin`` when that is no valid agent name."""
+    name = os_user.strip().lower()
+    return name if names.AGENT_RE.fullmatch(name) else LOCAL_FALLBACK
+
+
 class UserService:
     """Create, list, re-password, disable and verify human users."""
 
@@ -38,11 +48,12 @@ class UserService:
         # argon2 is deliberately slow; keep it off the event loop.
         return await asyncio.to_thread(self._hasher.hash, check_password(password))
 
-    async def create(self, name: str, password: str) -> User:
-        """A new user; its name follows the agent name rules and must be free."""
+    async def create(self, name: str, password: str, *, admin: bool = False) -> User:
+        """A new user (an admin, with ``admin``); its name follows the agent name rules and
+        must be free."""
         names.check_agent(name)
         hashed = await self._hash(password)
-        return await self._store.create_user(name, hashed)
+        return await self._store.create_user(name, hashed, admin)
 
     async def list(self) -> list[User]:
         """Every user, disabled ones included, by name."""
@@ -62,9 +73,16 @@ class UserService:
         return await self._store.set_password(name, await self._hash(password))
 
     async def disable(self, name: str) -> User:
-        """Disable a user: it can no longer log in. Disabling twice changes nothing."""
+        """Disable a user: it can no longer log in, and its sessions end. Disabling twice
+        changes nothing."""
         names.check_agent(name)
         return await self._store.disable_user(name)
+
+    async def set_admin(self, name: str, admin: bool) -> User:
+        """Make a user an admin (an admin credential on the dashboard), or take it back,
+        which ends its sessions. The last admin credential cannot lose it (``last_admin``)."""
+        names.check_agent(name)
+        return await self._store.set_user_admin(name, admin)
 
     async def verify(self, name: str, password: str) -> User:
         """The user whose name and password these are, or :class:`Unauthorized`

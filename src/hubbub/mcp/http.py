@@ -56,6 +56,18 @@ def through(app: ASGIApp) -> ClientFor:
     return client_for
 
 
+SESSION_HEADER = "mcp-session-id"
+SHARED_SESSION = "mcp-http"
+
+
+def news_session(ctx: ServerRequestContext[Any, Any]) -> str:
+    """The tool session news is kept for: the client's MCP session if it names one, else
+    one shared by the agent's stateless HTTP calls (they carry no session)."""
+    request = ctx.request
+    named = request.headers.get(SESSION_HEADER, "") if isinstance(request, Request) else ""
+    return f"mcp-{named.strip()}"[:200] if named.strip() else SHARED_SESSION
+
+
 async def run(
     app: ASGIApp,
     settings: Settings,
@@ -68,7 +80,12 @@ async def run(
     surfaces: tuple[Surface, ...] = ("compact", "full")
     managers = {
         surface: StreamableHTTPSessionManager(
-            build(surface, client_for, max_wait=settings.tool_wait_seconds),
+            build(
+                surface,
+                client_for,
+                max_wait=settings.tool_wait_seconds,
+                news_for=news_session,
+            ),
             stateless=True,
             security_settings=OPEN,
         )

@@ -23,6 +23,9 @@ from hubbub.tools.registry import error_text
 NAME = "hubbub"
 ClientFor = Callable[[ServerRequestContext[Any, Any]], AbstractAsyncContextManager[AsyncClient]]
 """How a tool call gets the SDK client it acts through (shared on stdio, per request on HTTP)."""
+NewsFor = Callable[[ServerRequestContext[Any, Any]], str | None]
+"""The tool session whose results carry inbox news (the process on stdio, the MCP session
+over HTTP); ``None``: no news."""
 
 INSTRUCTIONS = f"""\
 Hubbub is the message hub you share with other AI agents and their humans: channels (#name), \
@@ -63,10 +66,12 @@ def build(
     max_wait: float,
     channel: bool = False,
     on_initialized: Callable[[ServerSession], None] | None = None,
+    news_for: NewsFor | None = None,
 ) -> Server[Any]:
     """The MCP server for one tool surface. ``channel`` adds the instructions for Claude Code
     channel events; ``on_initialized`` is called with the session once a handshake-era
-    client has sent ``notifications/initialized``."""
+    client has sent ``notifications/initialized``; ``news_for`` names the session whose tool
+    results end with a line of inbox news."""
     listed = tools(surface)
     by_name = {tool.name: tool for tool in listed}
     listing = types.ListToolsResult(tools=[describe(tool) for tool in listed])
@@ -91,8 +96,10 @@ def build(
             # An unknown name is the caller's protocol mistake, not a tool failure.
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}")
         try:
+            news = None if news_for is None else news_for(ctx)
             async with client_for(ctx) as client:
-                outcome = await invoke(tool, ToolContext(client, max_wait), params.arguments or {})
+                context = ToolContext(client, max_wait, news=news)
+                outcome = await invoke(tool, context, params.arguments or {})
         except HubbubError as error:  # no usable client, e.g. no key configured
             outcome = ToolResult(None, error_text(error), True)
         return result(outcome)

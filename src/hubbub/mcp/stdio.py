@@ -22,6 +22,7 @@ from hubbub.client import AsyncClient, ClientSettings
 from hubbub.mcp import channel
 from hubbub.mcp.server import build
 from hubbub.tools import Surface
+from hubbub.tools.news import new_session
 
 log = logging.getLogger("hubbub.mcp")
 
@@ -54,7 +55,15 @@ async def serve(surface: Surface, settings: ClientSettings, max_wait: float) -> 
                 pushing = True
                 background.start_soon(channel.push, client, notifier(session))
 
-        server = build(surface, shared, max_wait=max_wait, channel=True, on_initialized=start_push)
+        session = new_session("stdio")  # this process is the tool session news is kept for
+        server = build(
+            surface,
+            shared,
+            max_wait=max_wait,
+            channel=True,
+            on_initialized=start_push,
+            news_for=lambda ctx: session,
+        )
         options = server.create_initialization_options(
             experimental_capabilities={channel.CAPABILITY: {}}
         )

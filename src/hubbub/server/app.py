@@ -26,6 +26,7 @@ from hubbub.server.provision import provision
 from hubbub.server.webhooks import HttpPoster
 from hubbub.settings import Settings
 from hubbub.store import open_store
+from hubbub.web import app as web
 
 DESCRIPTION = """\
 Hubbub is a message hub for AI agents and their humans: channels, DMs, @mentions, a durable
@@ -59,6 +60,7 @@ def create_app(
         cache_seconds=cfg.credential_cache_seconds,
         webhooks=cfg.webhook_policy(),
         outbound=cfg.outbound_policy(),
+        sessions=cfg.session_policy(),
     )
     table = routes.endpoints()
     mcp = McpEndpoint(cfg)
@@ -81,6 +83,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await hub.open()
+        await hub.sessions.secret()  # the hub secret exists from the first start on
         if cfg.provision and url is not None and config_path is not None:
             app.state.provisioned = await provision(hub, url, config_path, cfg.machine)
         stop = asyncio.Event()
@@ -102,9 +105,13 @@ def create_app(
             *endpoints.routes(table),
             Route("/openapi.json", openapi_json),
             Route("/mcp", mcp),  # MCP over streamable HTTP, after the REST routes
+            *web.routes(cfg),  # the dashboard, signed in with a session cookie
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=cfg.max_body_bytes)],
-        exception_handlers=problems.handlers(),
+        middleware=[
+            Middleware(BodyLimit, max_bytes=cfg.max_body_bytes),
+            Middleware(web.SecurityHeaders),
+        ],
+        exception_handlers={**problems.handlers(), **web.handlers()},
         lifespan=lifespan,
     )
     # A trailing slash is a 404 like any unknown path: the redirect Starlette would answer is

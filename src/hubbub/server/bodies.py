@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from annotated_types import Ge, Le, MaxLen
+from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -27,12 +27,14 @@ from pydantic import (
     GetJsonSchemaHandler,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from hubbub.core import names, values
 from hubbub.core.feed import EVENT_TYPE
+from hubbub.core.hooks import SESSION_FIELDS as HOOK_SESSION_FIELDS
 from hubbub.core.integrations import MAX_DEDUPE_KEY, MAX_RATE
 from hubbub.core.limits import Limits
 from hubbub.core.models import (
@@ -308,6 +310,17 @@ class UserBody(Body):
     password: Annotated[str, rule(minLength=MIN_PASSWORD, maxLength=MAX_PASSWORD)] = Field(
         description="8-256 characters; stored only as an argon2 hash."
     )
+    admin: bool = Field(
+        default=False,
+        description="An admin human: on the dashboard it counts as an admin credential.",
+    )
+
+
+class AdminFlagBody(Body):
+    admin: bool = Field(
+        description="true: the user becomes an admin; false: it is one no longer (its "
+        "dashboard sessions end)."
+    )
 
 
 class PasswordBody(Body):
@@ -465,6 +478,53 @@ class IntegrationEventBody(Body):
     due_at: Time | None = Field(None, description="When the task is due (trigger only).")
 
 
+SessionId = Annotated[NonBlank, MinLen(1), MaxLen(200)]
+
+
+class HookBody(Body):
+    """The JSON a harness sends its hook, unchanged: every field is kept. The session is
+    the first of ``session_id`` (Cursor: ``conversation_id``; Codex's notify: ``thread-id``;
+    ``thread_id``; OpenCode: ``sessionID``) given."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        strict=True,
+        allow_inf_nan=False,
+        populate_by_name=True,
+        json_schema_extra=_any_of(*(_given(name) for name in HOOK_SESSION_FIELDS)),
+    )
+
+    session_id: SessionId | None = Field(None, description="The harness's session id.")
+    conversation_id: SessionId | None = Field(None, description="Cursor's session id.")
+    thread: SessionId | None = Field(
+        None, alias="thread-id", description="Codex's thread, in its notify payload."
+    )
+    thread_id: SessionId | None = Field(None, description="A thread id, where that names it.")
+    sessionID: SessionId | None = Field(None, description="OpenCode's session id.")
+    stop_hook_active: bool | None = Field(
+        None, description="On stop: this stop follows a continuation a stop hook asked for."
+    )
+    loop_count: Cursor | None = Field(
+        None, description="Cursor, on stop: how many follow-ups ran already."
+    )
+
+    @model_validator(mode="after")
+    def _names_a_session(self) -> HookBody:
+        named = (self.session_id, self.conversation_id, self.thread, self.thread_id, self.sessionID)
+        if all(value is None for value in named):
+            raise ValueError(f"the hook input names no session: {', '.join(HOOK_SESSION_FIELDS)}")
+        return self
+
+
+class NewsBody(Body):
+    session: SessionId = Field(description="The tool session: an MCP session, a process…")
+    shown_upto: Cursor | None = Field(
+        None,
+        description="A tool showed the session its inbox up to this item id: note that, and "
+        "announce nothing.",
+    )
+
+
 # ---- query strings -----------------------------------------------------------------------
 
 
@@ -487,6 +547,11 @@ class PageQuery(Query):
     before: Id | None = Field(None, description="Only messages before this id.")
     limit: Limit = Field(50, description="How many messages.")
     wait: Wait = Field(0, description="With `after`: seconds to wait for a post if there is none.")
+
+
+class HookWaitQuery(Query):
+    session_id: SessionId = Field(description="The harness's session id.")
+    wait: Wait = Field(0, description="Seconds to wait for a new item if there is none.")
 
 
 class InboxQuery(Query):

@@ -351,9 +351,10 @@ def _route(path: str, methods: dict[str, Callable[[Request], Awaitable[Response]
 
 
 def _without_reply(annotation: Any) -> Any:
-    """The documented response type: the annotation less :class:`Reply`."""
+    """The documented response type: the annotation less :class:`Reply` (and a bare
+    ``Response``, which a handler returns for an answer without a body)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        kept = [a for a in typing.get_args(annotation) if a is not Reply]
+        kept = [a for a in typing.get_args(annotation) if a not in (Reply, Response)]
         return kept[0] if len(kept) == 1 else typing.Union[tuple(kept)]  # noqa: UP007
     return annotation
 

@@ -243,7 +243,8 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
     success = {"description": "OK", "content": content}
     responses: dict[str, Any] = {str(endpoint.status): success}
     for status, text in endpoint.responses.items():
-        responses[str(status)] = {**success, "description": text}
+        described = {**success, "description": text}
+        responses[str(status)] = {"description": text} if status == 204 else described  # no body
     problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
     for status, text in statuses(endpoint).items():
         responses.setdefault(str(status), {"description": text, "content": problem})

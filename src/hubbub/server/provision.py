@@ -3,14 +3,26 @@ the client config, so the CLI, SDK and MCP on this machine just work."""
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import re
+import secrets
 import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hubbub import config
-from hubbub.core.errors import Unauthorized
+from hubbub.core.errors import Conflict, HubbubError, Unauthorized
 from hubbub.core.hub import Hub
+from hubbub.core.users import local_name
+
+
+def local_user_name() -> str:
+    """The local human's user name (from the operating system's user name)."""
+    try:
+        return local_name(getpass.getuser())
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return local_name("")
 
 
 def local_machine_name() -> str:
@@ -29,6 +41,8 @@ class Provisioned:
     wrote_config: bool
     new_admin_key: str | None = None
     note: str | None = None
+    dashboard: str | None = None
+    """A fresh one-time link that signs the local human in to the dashboard."""
 
 
 async def _valid(hub: Hub, secret: str | None, *, admin: bool, machine: str | None) -> bool:
@@ -50,6 +64,28 @@ async def provision(hub: Hub, url: str, config_path: Path, machine: str | None) 
     keys this hub accepts; a config for another hub is left alone.
     """
     machine = machine or local_machine_name()
+    done = await _provision_keys(hub, url, config_path, machine)
+    return replace(done, dashboard=await dashboard_link(hub, url))
+
+
+async def dashboard_link(hub: Hub, url: str) -> str | None:
+    """A one-time dashboard link for the local human, made an admin on the first start (when
+    the hub has no user yet); ``None`` when that user is gone or disabled."""
+    name = local_user_name()
+    if await hub.store.user(name) is None:
+        if await hub.users.list():
+            return None  # the hub's people were chosen by hand: none is made for them
+        # Signing in is by link; a password can be set later (hubbub users passwd).
+        with contextlib.suppress(Conflict):  # made by another process meanwhile
+            await hub.users.create(name, secrets.token_urlsafe(24), admin=True)
+    try:
+        link = await hub.sessions.link(name)
+    except HubbubError:  # disabled since
+        return None
+    return url + link.path
+
+
+async def _provision_keys(hub: Hub, url: str, config_path: Path, machine: str) -> Provisioned:
     current = config.read_file(config_path)
     has_admin = await hub.keys.has_admin()
     admin_ok = await _valid(hub, current.admin_key, admin=True, machine=None)

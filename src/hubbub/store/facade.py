@@ -21,7 +21,9 @@ from hubbub.store import (
     keys,
     messages,
     migrations,
+    notices,
     search,
+    sessions,
     tasks,
     users,
     webhooks,
@@ -110,6 +112,18 @@ class SqlStore:
     password_hash = _lookup(users.enabled_hash)
     set_password = _write(users.set_password)
     disable_user = _write(users.disable)
+    set_user_admin = _write(users.set_admin)
+
+    # the hub secret, web sessions and login links
+    hub_secret = _lookup(sessions.secret)
+    ensure_hub_secret = _write(sessions.ensure_secret)
+    rotate_hub_secret = _write(sessions.rotate_secret)
+    create_login_link = _write(sessions.create_link)
+    use_login_link = _write(sessions.use_link)
+    create_web_session = _write(sessions.create_session)
+    web_session = _lookup(sessions.by_digest)
+    touch_web_session = _write(sessions.touch)
+    end_web_session = _write(sessions.end)
 
     # agents
     agent = _lookup(agents.by_name)
@@ -176,6 +190,14 @@ class SqlStore:
         return await self.db.write(inbox.mark_delivered, agent_id, list(item_ids))
 
     search = _read(search.search)
+
+    # what each session has been told of the inbox
+    session_news = _read(notices.pending)
+    mark_told = _write(notices.move)
+    session_used = _write(notices.used)
+
+    async def forget_sessions(self, before: datetime) -> int:
+        return await self.db.write(notices.forget, to_us(before))
 
     # events
     events_after = _read(events.after)

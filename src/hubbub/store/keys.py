@@ -28,6 +28,7 @@ BY_ID = Query("SELECT * FROM keys WHERE id = :id")
 REVOKE = Query("UPDATE keys SET revoked_at = :now WHERE id = :id RETURNING *")
 BY_DIGEST = Query("SELECT * FROM keys WHERE digest = :digest")
 COUNT = Query("SELECT count(*) FROM keys WHERE kind = :kind AND revoked_at IS NULL")
+ADMIN_USERS = Query("SELECT count(*) FROM users WHERE admin_at IS NOT NULL AND disabled_at IS NULL")
 
 
 async def create(
@@ -80,9 +81,9 @@ async def revoke(conn: Session, key_id: int) -> KeyInfo | None:
 
 
 async def live_admins(conn: Session) -> int:
-    """Every live admin credential: the admin keys not revoked. The one count the last-admin
-    rule reads; admin users join it here once users can be admins."""
-    return await count(conn, "admin")
+    """Every live admin credential: the admin keys not revoked and the enabled admin users.
+    The one count the last-admin rule reads."""
+    return await count(conn, "admin") + int(await conn.value(ADMIN_USERS))
 
 
 async def by_digest(conn: Session, digest: str) -> StoredKey | None:

@@ -96,10 +96,18 @@ def key(row: Row) -> KeyInfo:
     )
 
 
+USER_SELECT = (
+    "SELECT agents.name, users.created_at, users.disabled_at, users.admin_at "
+    "FROM users JOIN agents ON agents.id = users.agent_id"
+)
+"""The columns :func:`user` reads, for every query that lists users."""
+
+
 def user(row: Row) -> User:
     """A users row joined with its agent's name as a model."""
     return User(
         name=row["name"],
         created_at=to_time(row["created_at"]),
         disabled=row["disabled_at"] is not None,
+        admin=row["admin_at"] is not None,
     )

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from hubbub.tools.news import new_session
 from hubbub.tools.registry import (
     Surface,
     ToolContext,
@@ -28,13 +29,21 @@ if TYPE_CHECKING:
 
 
 class Executor:
-    """Executes tool calls as the agent ``client`` acts as."""
+    """Executes tool calls as the agent ``client`` acts as. Results end with a line of inbox
+    news for the tool session ``session`` (by default, one of this executor's own)."""
 
     def __init__(
-        self, client: AsyncClient, *, surface: Surface = "full", max_wait: float | None = None
+        self,
+        client: AsyncClient,
+        *,
+        surface: Surface = "full",
+        max_wait: float | None = None,
+        session: str | None = None,
     ) -> None:
         self.context = ToolContext(
-            client=client, max_wait=wait_setting() if max_wait is None else max_wait
+            client=client,
+            max_wait=wait_setting() if max_wait is None else max_wait,
+            news=session or new_session("executor"),
         )
         self.names = frozenset(tool.name for tool in tools(surface))
 
@@ -116,10 +125,12 @@ def anthropic_result(tool_use_id: str, result: ToolResult) -> dict[str, Any]:
 
 def gemini_response(name: str, result: ToolResult, call_id: str | None = None) -> dict[str, Any]:
     """The Gemini part answering a function call: ``output`` (the structured result, whose
-    messages carry their framed text) or ``error``."""
+    messages carry their framed text) or ``error``, and ``news`` when there is some."""
     response: dict[str, Any] = (
         {"error": result.text} if result.is_error else {"output": result.structured}
     )
+    if result.news is not None and not result.is_error:
+        response["news"] = result.news
     reply: dict[str, Any] = {"name": name, "response": response}
     if call_id is not None:
         reply["id"] = call_id

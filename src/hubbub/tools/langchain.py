@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ConfigDict, ValidationError
 
 from hubbub.core.errors import HubbubError
+from hubbub.tools.news import new_session
 from hubbub.tools.registry import (
     Surface,
     Tool,
@@ -53,12 +54,14 @@ class HubbubToolkit(BaseToolkit):
     client: Any
     surface: Surface = "compact"
     max_wait: float | None = None
+    session: str | None = None
+    """The tool session whose results end with inbox news (by default, one of its own)."""
 
     def get_tools(self) -> list[BaseTool]:
         """One ``StructuredTool`` per tool of the surface, in registry order."""
         client: AsyncClient = self.client
         wait = wait_setting() if self.max_wait is None else self.max_wait
-        ctx = ToolContext(client=client, max_wait=wait)
+        ctx = ToolContext(client=client, max_wait=wait, news=self.session or new_session("toolkit"))
         return [structured_tool(tool, ctx) for tool in tools(self.surface)]
 
 

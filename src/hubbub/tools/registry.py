@@ -74,10 +74,12 @@ def _schema(model: type[BaseModel], mode: Literal["input", "output"]) -> dict[st
 
 @dataclass(slots=True)
 class ToolContext:
-    """What a handler gets: the SDK acting as one agent, and how long a wait may block."""
+    """What a handler gets: the SDK acting as one agent, how long a wait may block, and the
+    tool session whose results carry news of the inbox (``None``: no news)."""
 
     client: AsyncClient
     max_wait: float = DEFAULT_MAX_WAIT
+    news: str | None = None
 
     @classmethod
     def from_env(cls, client: AsyncClient) -> ToolContext:
@@ -110,6 +112,8 @@ class ToolResult:
     structured: dict[str, Any] | None
     text: str
     is_error: bool
+    news: str | None = None
+    """The line of inbox news, also at the end of ``text``."""
 
 
 def tools(surface: Surface = "compact") -> list[Tool[Any, Any]]:
@@ -153,9 +157,21 @@ async def invoke(
     try:
         out = await tool.run(ctx, data)
     except HubbubError as error:
-        return ToolResult(None, error_text(error), True)
+        return await _with_news(tool, ctx, ToolResult(None, error_text(error), True))
     structured = out.model_dump(mode="json", exclude_none=True)
-    return ToolResult(structured, tool.render(out), False)
+    return await _with_news(tool, ctx, ToolResult(structured, tool.render(out), False))
+
+
+async def _with_news(tool: Tool[Any, Any], ctx: ToolContext, result: ToolResult) -> ToolResult:
+    """The result with the session's inbox news at its end, if the context asks for news."""
+    if ctx.news is None:
+        return result
+    from hubbub.tools.news import news_line  # the client's operations, only when needed
+
+    line = await news_line(ctx.client, ctx.news, tool.name, result.structured)
+    if line is None:
+        return result
+    return ToolResult(result.structured, f"{result.text}\n\n{line}", result.is_error, line)
 
 
 def invalid_arguments(tool: Tool[Any, Any], error: ValidationError) -> str:

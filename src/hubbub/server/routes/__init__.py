@@ -10,6 +10,7 @@ from hubbub.server.routes import (
     channels,
     events,
     health,
+    hooks,
     inbox,
     integrations,
     keys,
@@ -24,6 +25,7 @@ PREFIX = "/api/v1"
 MODULES = (
     messages,
     inbox,
+    hooks,
     channels,
     events,
     search,

@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered pages for humans, signed in with a session cookie."""

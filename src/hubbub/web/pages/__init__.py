@@ -1,0 +1,22 @@
+"""The dashboard's pages, one module per family: channels and DMs, agents, tasks, search,
+activity and the inbox, admin; and the live stream they all listen to."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from hubbub.web import live
+from hubbub.web.pages import activity, admin, agents, channels, search, tasks
+
+
+def routes() -> list[BaseRoute]:
+    """Every page route."""
+    return [
+        *channels.routes(),
+        *agents.routes(),
+        *tasks.routes(),
+        *search.routes(),
+        *activity.routes(),
+        *admin.routes(),
+        *live.routes(),
+    ]
