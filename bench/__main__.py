@@ -7,7 +7,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import footprint, hooks, postgres, reads, realtime, sqlite_inserts, tasks, throughput
+from bench import (
+    dashboard,
+    footprint,
+    hooks,
+    postgres,
+    reads,
+    realtime,
+    sqlite_inserts,
+    tasks,
+    throughput,
+)
 from bench.config import RESULTS, BenchConfig
 from bench.progress import say
 from bench.report import Results, print_tables, targets, write_json
@@ -16,7 +26,7 @@ from bench.report import Results, print_tables, targets, write_json
 def run(cfg: BenchConfig, workdir: Path) -> Results:
     """Every measurement: SQLite ceilings, throughput (HTTP ceilings and hub), real-time
     delivery (SSE), reads, footprint, tasks; then PostgreSQL (one and two hub processes) next
-    to SQLite; then hooks and command start times."""
+    to SQLite; then hooks and command start times; then the dashboard."""
     say(f"raw SQLite inserts, {cfg.raw_seconds:.1f} s per loop")
     inserts = sqlite_inserts.measure(workdir / "sqlite", cfg.raw_seconds)
     http, hub_posts = throughput.measure(cfg, workdir / "throughput")
@@ -26,7 +36,10 @@ def run(cfg: BenchConfig, workdir: Path) -> Results:
     work = tasks.measure(cfg, workdir / "tasks")
     scale = postgres.measure(cfg, workdir / "postgres", work.claims)
     hooked = hooks.measure(cfg, workdir / "hooks")
-    return Results(cfg, inserts, http, hub_posts, hub_reads, sizes, live, work, scale, hooked)
+    pages = dashboard.measure(cfg, workdir / "dashboard")
+    return Results(
+        cfg, inserts, http, hub_posts, hub_reads, sizes, live, work, scale, hooked, pages
+    )
 
 
 def main() -> int:

@@ -77,6 +77,8 @@ class HubServer:
     """The SQLite file, or a PostgreSQL URL."""
     key: str
     agent: str
+    admin_key: str | None = None
+    """The admin key the first start wrote to the config, if it wrote one."""
 
     @property
     def url(self) -> str:
@@ -172,7 +174,8 @@ def hub(
     }
     with running(argv, workdir / "hub.log", env, fds=fds) as server:
         settings = tomllib.loads(config.read_text())
-        yield HubServer(server, db, settings["key"], f"{settings['machine']}-bench")
+        agent = f"{settings['machine']}-bench"
+        yield HubServer(server, db, settings["key"], agent, settings.get("admin_key"))
 
 
 @contextmanager

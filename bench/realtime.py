@@ -164,7 +164,7 @@ def _post(poster: Poster, body: bytes) -> tuple[float, float]:
     return sent, answered
 
 
-def _barrier(poster: Poster, subscribers: Subscribers, tags: Iterator[int]) -> None:
+def barrier(poster: Poster, subscribers: Subscribers, tags: Iterator[int]) -> None:
     """Post a marker and wait until every stream has it: the streams are live (and, as a
     stream's events arrive in order, have everything posted before)."""
     tag = next(tags)
@@ -189,17 +189,23 @@ def delivery(
     """Delivery latency on a running hub: the posts go to ``hub``, the subscriber's stream
     to ``watch_url`` (the same process, or another on the same database). ``label`` names
     the setup in the results."""
+    watcher = hub.agent_named("watch")
+    join(hub, [watcher])
+    with subscribed(watch_url, hub.key, [watcher], log) as subscribers:
+        return timed(cfg, hub, subscribers, label)
+
+
+def timed(
+    cfg: BenchConfig, hub: processes.HubServer, subscribers: Subscribers, label: str
+) -> DeliveryLatency:
+    """``cfg.samples`` tagged posts ``cfg.interval_ms`` apart to ``hub``, each timed until
+    the first of ``subscribers``' streams has it."""
     tags = count(1)
     interval = cfg.interval_ms / 1000
     sent: dict[int, float] = {}
     answered: dict[int, float] = {}
-    watcher = hub.agent_named("watch")
-    join(hub, [watcher])
-    with (
-        subscribed(watch_url, hub.key, [watcher], log) as subscribers,
-        Poster(hub.url, hub.headers) as poster,
-    ):
-        _barrier(poster, subscribers, tags)
+    with Poster(hub.url, hub.headers) as poster:
+        barrier(poster, subscribers, tags)
         say(
             f"real-time latency {label}: {cfg.samples} posts "
             f"{cfg.interval_ms:g} ms apart, 1 subscriber"
@@ -211,7 +217,7 @@ def delivery(
                 time.sleep(pause)
             sent[tag], answered[tag] = _post(poster, tagged(tag))
             due = max(due + interval, answered[tag])
-        _barrier(poster, subscribers, tags)
+        barrier(poster, subscribers, tags)
         arrivals = subscribers.stop()["arrivals"]
     measured = range(LATENCY_WARMUP, LATENCY_WARMUP + cfg.samples)
     missing = [t for t in measured if arrivals.get(str(t), [None])[0] is None]
@@ -253,7 +259,7 @@ def fanout(cfg: BenchConfig, workdir: Path) -> list[FanOut]:
                 subscribed(hub.url, hub.key, agents[:size], log) as subscribers,
                 Poster(hub.url, hub.headers) as poster,
             ):
-                _barrier(poster, subscribers, tags)
+                barrier(poster, subscribers, tags)
                 post_ms: list[float] = []
                 median_ms: list[float] = []
                 last_ms: list[float] = []
@@ -278,7 +284,7 @@ def _cpu(pid: int) -> float:
     return used.loop + used.threads
 
 
-def _drained(subscribers: Subscribers) -> dict[str, object]:
+def drained(subscribers: Subscribers) -> dict[str, object]:
     """Counts once every stream has stopped taking events (the hub's queues are empty)."""
     deadline = time.monotonic() + DRAIN_TIMEOUT
     last = subscribers.counts()
@@ -310,14 +316,14 @@ def stream_load(cfg: BenchConfig, workdir: Path, streams: int) -> StreamLoad:
                     subscribed(hub.url, hub.key, agents[:streams], log)
                 )
                 with Poster(hub.url, hub.headers) as poster:
-                    _barrier(poster, subscribers, tags)
+                    barrier(poster, subscribers, tags)
                 acked += 1
             say(f"real-time load: wrk, {clients} connections, {streams} streams open")
             before = _cpu(subscribers.pid) if subscribers else 0.0
             run = load.wrk(cfg, hub.url, clients, hub.headers, hub.server.pid)
             if subscribers is not None:
                 client_cpu = _cpu(subscribers.pid) - before
-                _drained(subscribers)
+                drained(subscribers)
                 final = subscribers.stop()
                 delivered: list[int] = final["events"]
                 resyncs = int(final["resyncs"])

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from bench.ceilings import HttpCeiling
 from bench.config import BENCH_DIR, BenchConfig
+from bench.dashboard import DashboardResults
 from bench.footprint import Footprint
 from bench.hooks import HookResults
 from bench.postgres import PostgresResults
@@ -43,6 +44,7 @@ class Results:
     tasks: TaskResults
     postgres: PostgresResults
     hooks: HookResults
+    dashboard: DashboardResults
 
     @property
     def lost(self) -> int:
@@ -50,6 +52,7 @@ class Results:
         return (
             sum(run.lost for run in self.posts)
             + sum(load.posts.lost for load in self.realtime.load)
+            + sum(load.posts.lost for load in self.dashboard.load)
             + self.postgres.lost
         )
 
@@ -261,6 +264,7 @@ def print_tables(results: Results, console: Console | None = None) -> None:
     _print_realtime(results, out)
     _print_tasks(results, out)
     print_hook_tables(results.hooks, out)
+    print_dashboard_tables(results.dashboard, out)
     print_postgres(results.config, results.postgres, results.http, out)
 
     goals = Table(title="Targets", title_justify="left")
@@ -430,6 +434,42 @@ def print_hook_tables(hooks: HookResults, out: Console) -> None:
         out.print(table)
     for name, reason in hooks.skipped.items():
         out.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
+
+
+def print_dashboard_tables(found: DashboardResults, out: Console) -> None:
+    """Posts with dashboards open, post → fragment, and the channel page against REST."""
+    table = Table(title="Posts with dashboards open (wrk, FULL)", title_justify="left")
+    for column in ("dashboards", "posts/s", "vs none", "p99 ms", "fragments each", "lost"):
+        table.add_column(column, justify="right")
+    for run in found.load:
+        table.add_row(
+            str(run.dashboards),
+            f"{run.posts.wrk.rate:,.0f}",
+            f"{found.ratio(run):.0%}",
+            f"{run.posts.wrk.p99_ms:.1f}",
+            f"{min(run.delivered):,} of {run.expected:,}" if run.delivered else "-",
+            str(run.posts.lost),
+        )
+    out.print(table)
+    lat = found.latency
+    out.print(
+        f"post → its fragment at an open dashboard: p50 {lat.p50_ms:.2f} ms, "
+        f"p99 {lat.p99_ms:.2f} ms ({lat.messages} posts {lat.interval_ms:g} ms apart)",
+        highlight=False,
+    )
+    table = Table(title="Channel page against the same read (latest 50)", title_justify="left")
+    for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
+        table.add_column(column, justify="left" if column in ("what", "detail") else "right")
+    for t in (found.page, found.rest):
+        table.add_row(
+            t.name,
+            str(t.samples),
+            f"{t.p50_ms:.2f}",
+            f"{t.p95_ms:.2f}",
+            f"{t.p99_ms:.2f}",
+            t.detail,
+        )
+    out.print(table)
 
 
 def _git() -> str:

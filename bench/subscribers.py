@@ -1,14 +1,16 @@
 """Event-stream subscribers in a process of their own: ``python -m bench.subscribers SPEC``.
 
 One asyncio process (uvloop when installed) holds every stream: one ``asyncio.Protocol`` per
-connection, a raw ``GET /api/v1/events`` and a chunked-body decoder, no HTTP client library.
+connection, a raw ``GET /api/v1/events`` (or a dashboard's ``GET /live`` on a session cookie)
+and a chunked-body decoder, no HTTP client library.
 Each read of a socket is stamped with ``time.perf_counter()`` once, before any parsing;
 Linux's ``perf_counter`` is ``CLOCK_MONOTONIC``, shared by every process on the machine, so
 the stamps compare directly with the poster's in the parent process. Per read, the work is a
 few slices and C-level byte searches, so a thousand streams, or ten streams taking thousands
 of events a second, cost the client little CPU of its own.
 
-Posts to time carry a tag in their content: ``rt N`` (silent: its arrival is kept until the
+Posts to time carry a tag in their content (found in the event's JSON, or in the message's
+rendered HTML on a dashboard's stream): ``rt N`` (silent: its arrival is kept until the
 parent asks) or ``rt-sync N`` (announced: a line goes to the parent as soon as every stream
 has it). The process talks JSON lines: on stdout ``{"ready": n, "seconds": s}`` once every
 stream is open, ``{"tag": N, "times": [...]}`` per announced tag, and answers to the commands
@@ -37,8 +39,9 @@ from bench.rawhttp import EVENTS_PATH, Dechunker, header, host_port, request, st
 
 POSTED = b"event: message.posted"
 RESYNC = b"event: resync"
-TAG = re.compile(rb'"content": ?"rt(-sync)? (\d+)"')
-TAGGED = b'"rt'
+# A tag in an event's JSON (the API's stream) or in a message's rendered HTML (a dashboard's).
+TAG = re.compile(rb'(?:"content": ?"|<p>)rt(-sync)? (\d+)(?:"|</p>)')
+TAGGED = b"rt"
 OPENING = 64
 """Streams being opened at once."""
 
@@ -151,21 +154,34 @@ class Stream(asyncio.Protocol):
             self.transport.close()
 
 
-async def _open(
-    url: str, key: str, agents: list[str], arrivals: Arrivals
-) -> tuple[list[Stream], float]:
+def _requests(spec: dict[str, Any]) -> list[bytes]:
+    """Each stream's request: the API's event stream as an agent (``key`` and ``agents``),
+    or a dashboard's live stream on a session cookie (``path`` and ``cookies``)."""
+    url = spec["url"]
+    accept = {"Accept": "text/event-stream"}
+    if "cookies" in spec:
+        return [
+            request("GET", url, spec["path"], {"Cookie": cookie, **accept})
+            for cookie in spec["cookies"]
+        ]
+    return [
+        request(
+            "GET",
+            url,
+            EVENTS_PATH,
+            {"Authorization": f"Bearer {spec['key']}", "X-Hubbub-Agent": agent, **accept},
+        )
+        for agent in spec["agents"]
+    ]
+
+
+async def _open(url: str, wires: list[bytes], arrivals: Arrivals) -> tuple[list[Stream], float]:
     loop = asyncio.get_running_loop()
     host, port = host_port(url)
     slots = asyncio.Semaphore(OPENING)
     streams: list[Stream] = []
 
-    async def one(index: int, agent: str) -> None:
-        headers = {
-            "Authorization": f"Bearer {key}",
-            "X-Hubbub-Agent": agent,
-            "Accept": "text/event-stream",
-        }
-        wire = request("GET", url, EVENTS_PATH, headers)
+    async def one(index: int, wire: bytes) -> None:
         async with slots:
             _, stream = await loop.create_connection(
                 lambda: Stream(index, wire, arrivals), host, port
@@ -174,7 +190,7 @@ async def _open(
             await asyncio.wait_for(stream.opened, 60)
 
     started = time.perf_counter()
-    await asyncio.gather(*(one(i, agent) for i, agent in enumerate(agents)))
+    await asyncio.gather(*(one(i, wire) for i, wire in enumerate(wires)))
     return sorted(streams, key=lambda s: s.index), time.perf_counter() - started
 
 
@@ -194,7 +210,7 @@ def _fatal(_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
 
 
 async def _serve(spec: dict[str, Any]) -> None:
-    agents: list[str] = spec["agents"]
+    wires = _requests(spec)
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_fatal)
     commands: asyncio.Queue[str] = asyncio.Queue()
@@ -205,8 +221,8 @@ async def _serve(spec: dict[str, Any]) -> None:
         loop.call_soon_threadsafe(commands.put_nowait, "stop")
 
     threading.Thread(target=read_commands, daemon=True).start()
-    arrivals = Arrivals(len(agents))
-    streams, seconds = await _open(spec["url"], spec["key"], agents, arrivals)
+    arrivals = Arrivals(len(wires))
+    streams, seconds = await _open(spec["url"], wires, arrivals)
     _emit({"ready": len(streams), "seconds": seconds})
     try:
         while (command := await commands.get()) != "stop":
@@ -224,7 +240,7 @@ async def _serve(spec: dict[str, Any]) -> None:
 
 def main() -> int:
     spec: dict[str, Any] = json.loads(sys.argv[1])
-    raise_fd_limit(len(spec["agents"]) + 256)
+    raise_fd_limit(len(spec.get("agents") or spec["cookies"]) + 256)
     try:
         import uvloop
 
@@ -316,7 +332,20 @@ class Subscribers:
 @contextmanager
 def subscribed(url: str, key: str, agents: list[str], log: Path) -> Iterator[Subscribers]:
     """A subscriber process with one open stream per agent in ``agents``; killed on exit."""
-    spec = json.dumps({"url": url, "key": key, "agents": agents})
+    with subscribing({"url": url, "key": key, "agents": agents}, log) as subscribers:
+        yield subscribers
+
+
+@contextmanager
+def dashboards(url: str, path: str, cookies: list[str], log: Path) -> Iterator[Subscribers]:
+    """A subscriber process with one dashboard live stream (``path``) per session cookie."""
+    with subscribing({"url": url, "path": path, "cookies": cookies}, log) as subscribers:
+        yield subscribers
+
+
+@contextmanager
+def subscribing(found: dict[str, Any], log: Path) -> Iterator[Subscribers]:
+    spec = json.dumps(found)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as err:
         proc = subprocess.Popen(

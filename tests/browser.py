@@ -3,6 +3,7 @@ Playwright (headless). One hub per test module; each test gets a fresh page."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
@@ -128,6 +129,8 @@ def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dash]:
 def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless, for the test module."""
     if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("no /usr/bin/chromium: .ci/run installs it")
         pytest.skip("no /usr/bin/chromium (.ci/run installs it)")
     with sync_playwright() as driver:
         browser = launch(driver)

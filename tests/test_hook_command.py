@@ -306,6 +306,29 @@ def test_the_waiter_exits_2_with_the_news_after_a_dm(hooks: Hooks) -> None:
     silent(hooks.run("prompt", "--agent", agent, data={"session_id": session}))
 
 
+def test_a_new_waiter_of_a_session_ends_the_one_before(hooks: Hooks) -> None:
+    agent, session = fresh(hooks)
+    args = ("--agent", agent, "--timeout", "120")
+    first = hooks.start("wake", *args, data={"session_id": session})
+    other = hooks.start("wake", *args, data={"session_id": f"{session}-other"})
+    second = None
+    try:
+        time.sleep(1)  # the first is waiting on the hub
+        second = hooks.start("wake", *args, data={"session_id": session})
+        out, err = first.communicate(timeout=RUN_TIMEOUT)
+        assert (first.returncode, out, err) == (contract.EXIT_OK, "", "")
+        assert other.poll() is None  # another session's waiter is left alone
+        hooks.dm(agent, "only once")
+        out, err = second.communicate(timeout=RUN_TIMEOUT)
+        assert second.returncode == contract.EXIT_WAKE, err
+        assert "only once" in err
+    finally:
+        for waiter in (first, other, second):
+            if waiter is not None:
+                waiter.kill()
+                waiter.communicate()
+
+
 def test_the_waiter_keeps_waiting_through_a_hub_restart(tmp_path: Path) -> None:
     port = closed_port()
     home = tmp_path / "hub"

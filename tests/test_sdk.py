@@ -18,6 +18,7 @@ import pytest
 from anyio.streams.memory import MemoryObjectSendStream
 
 from hubbub.client import AsyncClient, ClientSettings
+from hubbub.client import operations as ops
 from hubbub.core.errors import (
     Conflict,
     Forbidden,
@@ -437,3 +438,28 @@ async def test_a_revoked_key_ends_the_events_with_unauthorized(
             with pytest.raises(Unauthorized) as caught:
                 await drain(events)
     assert caught.value.code == "bad_key"
+
+
+@pytest.mark.parametrize(
+    ("url", "proxy", "needed"),
+    [
+        ("http://127.0.0.1:7878", None, False),
+        ("https://hub.example.org", None, True),
+        ("http://hub.internal:7878", "https://proxy.example.org:3128", True),
+    ],
+)
+def test_certificates_are_loaded_only_where_tls_can_happen(
+    monkeypatch: pytest.MonkeyPatch, url: str, proxy: str | None, needed: bool
+) -> None:
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    if proxy is not None:
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+    assert ops.verify(url) is needed

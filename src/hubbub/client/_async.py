@@ -66,7 +66,10 @@ class AsyncClient:
         self.settings = ClientSettings.resolve(url=url, key=key, agent=agent, admin_key=admin_key)
         self.retries = retries
         self._http = httpx.AsyncClient(
-            base_url=self.settings.url, timeout=timeout, transport=transport
+            base_url=self.settings.url,
+            timeout=timeout,
+            transport=transport,
+            verify=ops.verify(self.settings.url),
         )
 
     async def __aenter__(self) -> AsyncClient:

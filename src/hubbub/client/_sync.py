@@ -65,7 +65,12 @@ class Client:
     ) -> None:
         self.settings = ClientSettings.resolve(url=url, key=key, agent=agent, admin_key=admin_key)
         self.retries = retries
-        self._http = httpx.Client(base_url=self.settings.url, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=self.settings.url,
+            timeout=timeout,
+            transport=transport,
+            verify=ops.verify(self.settings.url),
+        )
 
     def __enter__(self) -> Client:
         return self

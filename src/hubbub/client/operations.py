@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+from urllib.request import getproxies
 
 from pydantic import TypeAdapter
 
@@ -44,6 +45,13 @@ API = "/api/v1"
 
 
 @cache
+def verify(url: str) -> bool:
+    """Whether a client of the hub at ``url`` needs TLS certificates at all: not for a plain
+    ``http://`` hub reached without a proxy from the environment, where no TLS ever happens;
+    building the trust store it would never use costs every command tens of milliseconds."""
+    return urlsplit(url).scheme != "http" or bool(getproxies())
+
+
 def _adapter(kind: Any) -> TypeAdapter[Any]:
     return TypeAdapter(kind)
 

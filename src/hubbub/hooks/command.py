@@ -7,17 +7,24 @@ characters. Exit codes: 0 when answered, when there is nothing to say, when the 
 set; 1 for bad input or a refusal (a non-blocking error in every harness; nothing is sent); 2
 only from ``wake``, with the news on stderr. ``wake`` waits on the hub until news arrives or
 its life (``--timeout``, the hook timeout the harness was given, less a margin) is over;
-while the hub is down it backs off and keeps waiting, quietly.
+while the hub is down it backs off and keeps waiting, quietly. A harness starts a waiter at
+every stop, so each session keeps only its newest: a new waiter ends the one before (which
+exits 0, quietly).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hubbub.core.errors import HubbubError, InvalidInput, RateLimited, TooLarge
@@ -186,6 +193,8 @@ def wake(invocation: Invocation, data: dict[str, Any]) -> int:
     """Wait for news until the waiter's life is over; exit 2 with it on stderr."""
     target = relay.Target.resolve(invocation.agent)
     session = session_of(data)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
+    _replace_waiter(f"{target.url} {target.agent} {invocation.harness} {session}")
     margin = min(LIFE_MARGIN_SECONDS, invocation.timeout / 10)
     deadline = time.monotonic() + invocation.timeout - margin
     parent = os.getppid()
@@ -211,6 +220,24 @@ def wake(invocation: Invocation, data: dict[str, Any]) -> int:
         else:
             pause = BACKOFF[0]
     return EXIT_OK
+
+
+def _replace_waiter(waiting_for: str) -> None:
+    """Become the one waiter of this hub, agent, harness and session: end the one before, if
+    it still runs, and leave this process's id where the next one will look."""
+    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    folder = folder / f"hubbub-{os.getuid()}"
+    with contextlib.suppress(OSError):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder.stat().st_uid != os.getuid():
+            return  # someone else's folder: wait alongside rather than trust it
+        marker = folder / f"wake-{hashlib.sha256(waiting_for.encode()).hexdigest()[:24]}"
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError):
+            earlier = int(marker.read_text())
+            command = Path(f"/proc/{earlier}/cmdline").read_bytes().split(b"\0")
+            if earlier != os.getpid() and b"hook" in command and WAKE_EVENT.encode() in command:
+                os.kill(earlier, signal.SIGTERM)
+        marker.write_text(str(os.getpid()))
 
 
 def _hub_down(error: HubbubError) -> bool:
