@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from bench import (
@@ -18,7 +16,7 @@ from bench import (
     tasks,
     throughput,
 )
-from bench.config import RESULTS, BenchConfig
+from bench.config import RESULTS, BenchConfig, scratch
 from bench.progress import say
 from bench.report import Results, print_tables, targets, write_json
 
@@ -50,12 +48,8 @@ def main() -> int:
             "wrk is not installed (apt-get install wrk); `make bench` installs it", file=sys.stderr
         )
         return 2
-    with tempfile.TemporaryDirectory(prefix="hubbub-bench-") as tmp:
-        # Servers start as an installed hub would, from cached bytecode, even where the
-        # environment forbids writing it (PYTHONDONTWRITEBYTECODE): the cache lives in tmp.
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
-        results = run(cfg, Path(tmp))
+    with scratch() as tmp:
+        results = run(cfg, tmp)
     print_tables(results)
     write_json(results, RESULTS)
     print(f"\nwritten: {RESULTS}")

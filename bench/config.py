@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,3 +94,14 @@ class BenchConfig:
             task_workers=max(1, int(_number("BENCH_TASK_WORKERS", 32))),
             strict=os.environ.get("BENCH_STRICT", "") not in ("", "0"),
         )
+
+
+@contextmanager
+def scratch(prefix: str = "hubbub-bench-") -> Iterator[Path]:
+    """A temporary folder for one run, deleted after. Servers started meanwhile load their
+    code as an installed hub would, from cached bytecode, even where the environment forbids
+    writing it (``PYTHONDONTWRITEBYTECODE``): the cache lives in the folder."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        yield Path(tmp)

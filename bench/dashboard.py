@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench import load, posts, processes, reads
-from bench.config import BenchConfig
+from bench.config import BenchConfig, scratch
 from bench.progress import say
 from bench.rawhttp import Poster
 from bench.realtime import DeliveryLatency, barrier, drained, timed
@@ -160,19 +160,15 @@ def measure(cfg: BenchConfig, workdir: Path) -> DashboardResults:
 
 def main() -> int:
     """``python -m bench.dashboard``: only these measurements, printed as in a full run."""
-    import os
     import sys
-    import tempfile
 
     from rich.console import Console
 
     from bench.report import print_dashboard_tables
 
     cfg = BenchConfig.from_env()
-    with tempfile.TemporaryDirectory(prefix="hubbub-bench-dashboard-") as tmp:
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
-        results = measure(cfg, Path(tmp))
+    with scratch("hubbub-bench-dashboard-") as tmp:
+        results = measure(cfg, tmp)
     print_dashboard_tables(results, Console(width=132))
     lost = sum(run.posts.lost for run in results.load)
     if lost:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import processes
-from bench.config import HUBBUB, BenchConfig
+from bench.config import HUBBUB, BenchConfig, scratch
 from bench.progress import say
 from bench.reads import Latency, summarize
 
@@ -392,15 +392,12 @@ def measure(cfg: BenchConfig, workdir: Path) -> HookResults:
 
 def main() -> None:
     """``python -m bench.hooks``: only these measurements, printed as in a full run."""
-    import tempfile
 
     from rich.console import Console
 
     cfg = BenchConfig.from_env()
-    with tempfile.TemporaryDirectory(prefix="hubbub-bench-hooks-") as tmp:
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
-        found = measure(cfg, Path(tmp))
+    with scratch("hubbub-bench-hooks-") as tmp:
+        found = measure(cfg, tmp)
     from bench.report import print_hook_tables
 
     print_hook_tables(found, Console(width=132))

@@ -28,7 +28,7 @@ import psycopg
 from tests.postgres import Cluster, find_bindir, running_cluster
 
 from bench import ceilings, load, posts, processes, realtime, tasks
-from bench.config import RESULTS, BenchConfig
+from bench.config import RESULTS, BenchConfig, scratch
 from bench.postgres_inserts import PgInsertRate, raw_inserts
 from bench.progress import say
 
@@ -211,7 +211,6 @@ def measure(
 
 def main() -> None:
     """``python -m bench.postgres``: only these measurements, printed as in a full run."""
-    import tempfile
 
     from rich.console import Console
 
@@ -222,15 +221,13 @@ def main() -> None:
     if not cfg.wrk:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     clients = max(cfg.clients)
-    with tempfile.TemporaryDirectory(prefix="hubbub-bench-pg-") as tmp:
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+    with scratch("hubbub-bench-pg-") as tmp:
         # The HTTP ceilings the ratios need, which a full run measures anyway.
         with ExitStack() as stack:
-            servers = ceilings.CeilingServers(cfg, Path(tmp) / "ceilings", stack)
+            servers = ceilings.CeilingServers(cfg, tmp / "ceilings", stack)
             servers.measure("bare", clients)
             servers.measure("insert-FULL", clients)
-        found = measure(cfg, Path(tmp))
+        found = measure(cfg, tmp)
     print_postgres(cfg, found, servers.results, Console(width=132))
     RESULTS_ALONE.parent.mkdir(parents=True, exist_ok=True)
     data = postgres_json(found, servers.results)

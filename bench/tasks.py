@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from bench import processes, rawhttp
-from bench.config import BenchConfig
+from bench.config import BenchConfig, scratch
 from bench.cpu import cpu_time
 from bench.progress import say
 from bench.reads import percentile
@@ -378,16 +378,12 @@ def measure(cfg: BenchConfig, workdir: Path) -> TaskResults:
 
 def main() -> None:
     """``python -m bench.tasks``: only these measurements, printed as in a full run."""
-    import os
-    import tempfile
 
     from rich.console import Console
 
     cfg = BenchConfig.from_env()
-    with tempfile.TemporaryDirectory(prefix="hubbub-bench-tasks-") as tmp:
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
-        found = measure(cfg, Path(tmp))
+    with scratch("hubbub-bench-tasks-") as tmp:
+        found = measure(cfg, tmp)
     from bench.report import print_task_tables
 
     print_task_tables(found, Console())

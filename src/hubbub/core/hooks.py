@@ -11,7 +11,7 @@ idle), ``session-end`` (offline at once), ``notify`` (Codex's turn-complete noti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from hubbub.core.errors import InvalidInput, NotFound
@@ -119,13 +119,24 @@ class HookService:
         return None
 
     async def wait(
-        self, agent: Agent, harness: str, session: str, seconds: float
+        self,
+        agent: Agent,
+        harness: str,
+        session: str,
+        seconds: float,
+        listening: Callable[[], Awaitable[bool]] | None = None,
     ) -> HookText | None:
         """Up to ``seconds``, until the session has a new DM, mention, send or task offer;
-        then every item new to it, told (``None`` if the wait ran out)."""
+        then every item new to it, told (``None`` if the wait ran out, or if ``listening``
+        says the waiter has gone)."""
         check(harness, "wake")
         told = await self._notices.wait(
-            agent, harness, check_session(session), seconds, lambda item: item.kind in WAKING
+            agent,
+            harness,
+            check_session(session),
+            seconds,
+            lambda item: item.kind in WAKING,
+            listening,
         )
         return HookText(text=news_text(agent, told)) if told else None
 

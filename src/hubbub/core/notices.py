@@ -9,7 +9,7 @@ tell the same item twice. Sessions unused for a day are forgotten.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from hubbub.core import events
@@ -89,9 +89,12 @@ class NoticeService:
         session: str,
         seconds: float,
         wakes: Callable[[InboxItem], bool],
+        listening: Callable[[], Awaitable[bool]] | None = None,
     ) -> list[InboxItem]:
         """Up to ``seconds``, until the session has an untold item that ``wakes`` it; then
-        every untold item, marked told (none if the wait ran out)."""
+        every untold item, marked told (none if the wait ran out). ``listening`` says whether
+        the waiter is still there to be told: an item is never marked told to a waiter that
+        has gone (a harness ends its waiters), so the session's next waiter gets it."""
 
         async def fetch() -> SessionNews:
             return await self.pending(agent, surface, session)
@@ -104,6 +107,8 @@ class NoticeService:
         )
         if not any(wakes(item) for item in news.items):
             await self._keep(agent, surface, session, news)
+            return []
+        if listening is not None and not await listening():
             return []
         return await self.tell(agent, surface, session, news)
 

@@ -42,7 +42,10 @@ async def answer_hook(
     responses={204: "The wait ended with nothing new."},
 )
 async def wait_hook(call: Call, harness: Harness, query: HookWaitQuery) -> HookText | Response:
-    woke = await call.hub.hooks.wait(call.agent, harness, query.session_id, query.wait)
+    async def listening() -> bool:
+        return not await call.request.is_disconnected()
+
+    woke = await call.hub.hooks.wait(call.agent, harness, query.session_id, query.wait, listening)
     return Response(status_code=204) if woke is None else _output(HookOutput(text=woke.text))
 
 
