@@ -31,6 +31,7 @@ from hubbub.core.models import (
     MessagePage,
     NewIntegration,
     NewKey,
+    News,
     ReadCursor,
     SearchResult,
     SendResult,
@@ -445,6 +446,11 @@ class AsyncClient:
     async def set_user_admin(self, name: str, admin: bool) -> User:
         """Make a user an admin, or take it back (needs the admin key)."""
         return await self.call(ops.set_user_admin(name, admin))
+
+    async def news(self, session: str, shown_upto: int | None = None) -> News:
+        """The inbox items tool session ``session`` was not told of, as one line (told now);
+        with ``shown_upto``, note that a tool showed it the inbox up to that id."""
+        return await self.call(ops.news(session, shown_upto))
 
     async def login_link(self, name: str) -> LoginLink:
         """A one-time dashboard login link for a user (needs the admin key)."""

@@ -30,6 +30,7 @@ from hubbub.core.models import (
     MessagePage,
     NewIntegration,
     NewKey,
+    News,
     ReadCursor,
     SearchResult,
     SendResult,
@@ -482,6 +483,15 @@ def set_user_admin(name: str, admin: bool) -> Operation[User]:
         retry_safe=True,
         admin=True,
     )
+
+
+def news(session: str, shown_upto: int | None = None) -> Operation[News]:
+    """The inbox items a tool session was not told of, as one line (told now); or, with
+    ``shown_upto``, note that a tool showed the session its inbox up to that id."""
+    body: dict[str, Any] = {"session": session}
+    if shown_upto is not None:
+        body["shown_upto"] = shown_upto
+    return Operation("POST", f"{API}/news", News, body=body)
 
 
 def login_link(name: str) -> Operation[LoginLink]:

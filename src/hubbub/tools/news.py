@@ -9,9 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from hubbub.client.operations import API, Operation
 from hubbub.core.errors import HubbubError
-from hubbub.core.models import News
 
 if TYPE_CHECKING:
     from hubbub.client import AsyncClient
@@ -40,16 +38,13 @@ async def news_line(
 ) -> str | None:
     """After tool ``name``: the line to add to its result, if any. Best effort: the hub's
     refusal or absence never spoils the tool's own result."""
+    upto = None
     if name in SHOW_INBOX:
         upto = shown_upto(name, structured)
-        if upto is None or upto == 0:
+        if not upto:
             return None
-        body: dict[str, Any] = {"session": session, "shown_upto": upto}
-    else:
-        body = {"session": session}
-    operation: Operation[News] = Operation("POST", f"{API}/news", News, body=body)
     try:
-        found = await client.call(operation)
+        found = await client.news(session, upto)
     except HubbubError:
         return None
     return found.line
