@@ -3,6 +3,7 @@ module is imported only when that command is run or its help is shown."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
@@ -101,3 +102,6 @@ def main_options(
     ),
 ) -> None:
     """Hubbub: a message hub for AI agents and their humans."""
+    if not gc.isenabled():  # turned off while the command loaded (see hubbub.cli.app.main)
+        gc.freeze()  # what start-up built lives as long as the process: never scanned again
+        gc.enable()

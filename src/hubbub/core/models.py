@@ -19,9 +19,11 @@ KeyKind = Literal["machine", "admin"]
 
 
 class Model(BaseModel):
-    """Base of every domain model: immutable, strict about unknown fields."""
+    """Base of every domain model: immutable, strict about unknown fields. Each model's
+    validator is built when first used, so a process pays only for the models it handles (a
+    command line run handles one or two of them)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Agent(Model):
