@@ -1,9 +1,17 @@
-"""``python -m bench``: measure the ceilings and the hub in one run, print, save JSON."""
+"""``python -m bench [--quick] [PART...]``: measure the ceilings and the hub in one run; each part
+prints its tables as it finishes, a part that fails is reported without losing the others, and
+every number is saved as JSON."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from rich.console import Console
 
 from bench import (
     dashboard,
@@ -17,44 +25,159 @@ from bench import (
     throughput,
 )
 from bench.config import RESULTS, BenchConfig, scratch
+from bench.postgres_report import print_postgres
 from bench.progress import say
-from bench.report import Results, print_tables, targets, write_json
+from bench.report import (
+    Results,
+    print_dashboard_tables,
+    print_footprint,
+    print_hook_tables,
+    print_reads,
+    print_realtime,
+    print_targets,
+    print_task_tables,
+    print_throughput,
+    targets,
+    write_json,
+)
 
 
-def run(cfg: BenchConfig, workdir: Path) -> Results:
-    """Every measurement: SQLite ceilings, throughput (HTTP ceilings and hub), real-time
-    delivery (SSE), reads, footprint, tasks; then PostgreSQL (one and two hub processes) next
-    to SQLite; then hooks and command start times; then the dashboard."""
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a run: what it measures into the results, and how it prints them."""
+
+    name: str
+    measure: Callable[[Results, Path], None]
+    show: Callable[[Results, Console], None]
+
+
+def _throughput(results: Results, workdir: Path) -> None:
+    cfg = results.config
     say(f"raw SQLite inserts, {cfg.raw_seconds:.1f} s per loop")
-    inserts = sqlite_inserts.measure(workdir / "sqlite", cfg.raw_seconds)
-    http, hub_posts = throughput.measure(cfg, workdir / "throughput")
-    live = realtime.measure(cfg, workdir / "realtime")
-    hub_reads = reads.measure(cfg, workdir / "reads")
-    sizes = footprint.measure(cfg, workdir / "footprint")
-    work = tasks.measure(cfg, workdir / "tasks")
-    scale = postgres.measure(cfg, workdir / "postgres", work.claims)
-    hooked = hooks.measure(cfg, workdir / "hooks")
-    pages = dashboard.measure(cfg, workdir / "dashboard")
-    return Results(
-        cfg, inserts, http, hub_posts, hub_reads, sizes, live, work, scale, hooked, pages
+    results.inserts = sqlite_inserts.measure(workdir / "sqlite", cfg.raw_seconds)
+    results.http, results.posts = throughput.measure(cfg, workdir / "throughput")
+
+
+def _realtime(results: Results, workdir: Path) -> None:
+    results.realtime = realtime.measure(results.config, workdir)
+
+
+def _reads(results: Results, workdir: Path) -> None:
+    results.reads = reads.measure(results.config, workdir)
+
+
+def _footprint(results: Results, workdir: Path) -> None:
+    results.footprint = footprint.measure(results.config, workdir)
+
+
+def _tasks(results: Results, workdir: Path) -> None:
+    results.tasks = tasks.measure(results.config, workdir)
+
+
+def _postgres(results: Results, workdir: Path) -> None:
+    claims = results.tasks.claims if results.tasks else None
+    results.postgres = postgres.measure(results.config, workdir, claims)
+
+
+def _hooks(results: Results, workdir: Path) -> None:
+    results.hooks = hooks.measure(results.config, workdir)
+
+
+def _dashboard(results: Results, workdir: Path) -> None:
+    results.dashboard = dashboard.measure(results.config, workdir)
+
+
+def _show_tasks(results: Results, out: Console) -> None:
+    if results.tasks is not None:
+        print_task_tables(results.tasks, out)
+
+
+def _show_postgres(results: Results, out: Console) -> None:
+    if results.postgres is not None:
+        print_postgres(results.config, results.postgres, results.http, out)
+
+
+def _show_hooks(results: Results, out: Console) -> None:
+    if results.hooks is not None:
+        print_hook_tables(results.hooks, out)
+
+
+def _show_dashboard(results: Results, out: Console) -> None:
+    if results.dashboard is not None:
+        print_dashboard_tables(results.dashboard, out)
+
+
+# In the order they run: SQLite and HTTP ceilings with the hub's posts, real-time delivery,
+# reads, footprint, tasks, PostgreSQL next to SQLite, hooks and command start, the dashboard.
+PARTS = (
+    Part("throughput", _throughput, print_throughput),
+    Part("realtime", _realtime, print_realtime),
+    Part("reads", _reads, print_reads),
+    Part("footprint", _footprint, print_footprint),
+    Part("tasks", _tasks, _show_tasks),
+    Part("postgres", _postgres, _show_postgres),
+    Part("hooks", _hooks, _show_hooks),
+    Part("dashboard", _dashboard, _show_dashboard),
+)
+
+
+def run(results: Results, parts: list[Part], workdir: Path, out: Console) -> None:
+    """Each part in turn, its tables printed as soon as it is done; a part that raises is
+    recorded in ``results.failed`` with its traceback printed, and the run goes on."""
+    for part in parts:
+        try:
+            part.measure(results, workdir / part.name)
+        except Exception as error:  # one part's failure must not cost the others' numbers
+            results.failed[part.name] = f"{type(error).__name__}: {error}"
+            say(f"{part.name}: FAILED")
+            traceback.print_exc()
+            continue
+        part.show(results, out)
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a sanity run of about a minute: every part, at the smallest useful size",
     )
+    parser.add_argument(
+        "parts",
+        nargs="*",
+        metavar="PART",
+        help=f"run only these parts (of: {', '.join(part.name for part in PARTS)})",
+    )
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.parts) - {part.name for part in PARTS})
+    if unknown:
+        parser.error(f"no such part: {', '.join(unknown)}")
+    return args
 
 
-def main() -> int:
-    """Run, report; exit 1 if an acknowledged post was lost (or, strict, a target missed)."""
-    cfg = BenchConfig.from_env()
+def main(argv: list[str] | None = None) -> int:
+    """Run, report; exit 1 if an acknowledged post was lost or a part failed (or, strict, a
+    target was missed)."""
+    args = _arguments(sys.argv[1:] if argv is None else argv)
+    cfg = BenchConfig.from_env(quick=args.quick)
     if not cfg.wrk:
         print(
             "wrk is not installed (apt-get install wrk); `make bench` installs it", file=sys.stderr
         )
         return 2
+    chosen = [part for part in PARTS if not args.parts or part.name in args.parts]
+    results = Results(cfg)
+    out = Console(width=132)
     with scratch() as tmp:
-        results = run(cfg, tmp)
-    print_tables(results)
+        run(results, chosen, tmp, out)
+    print_targets(results, out)
     write_json(results, RESULTS)
     print(f"\nwritten: {RESULTS}")
     if results.lost:
         print("FAILED: acknowledged posts are missing from the database", file=sys.stderr)
+        return 1
+    if results.failed:
+        print(f"FAILED: {', '.join(results.failed)}", file=sys.stderr)
         return 1
     if cfg.strict and not all(t.met for t in targets(results)):
         return 1

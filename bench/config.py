@@ -50,7 +50,7 @@ class BenchConfig:
     seconds: int = 10
     """Length of each wrk run (``BENCH_SECONDS``)."""
     clients: tuple[int, ...] = (1, 8, 32)
-    """Concurrent keep-alive connections for the throughput runs."""
+    """Concurrent keep-alive connections for the throughput runs (``BENCH_CLIENTS``)."""
     messages: int = 100_000
     """Messages seeded for the read benchmarks (``BENCH_MESSAGES``)."""
     samples: int = 500
@@ -81,18 +81,40 @@ class BenchConfig:
         return max(0.5, min(2.0, self.seconds / 5))
 
     @classmethod
-    def from_env(cls) -> BenchConfig:
-        """The defaults, overridden by ``BENCH_*`` variables."""
+    def from_env(cls, *, quick: bool = False) -> BenchConfig:
+        """The defaults (or, ``quick``, those of a sanity run of about a minute that checks every
+        part works, not how fast), overridden by ``BENCH_*`` variables."""
+        base = cls.quick() if quick else cls()
         return cls(
-            seconds=max(1, round(_number("BENCH_SECONDS", 10))),
-            messages=max(1000, int(_number("BENCH_MESSAGES", 100_000))),
-            samples=max(20, int(_number("BENCH_SAMPLES", 500))),
-            fanout=_counts("BENCH_FANOUT", (100, 1000)),
-            fanout_rounds=max(1, int(_number("BENCH_FANOUT_ROUNDS", 5))),
-            streams=max(1, int(_number("BENCH_STREAMS", 10))),
-            tasks=max(100, int(_number("BENCH_TASKS", 10_000))),
-            task_workers=max(1, int(_number("BENCH_TASK_WORKERS", 32))),
+            seconds=max(1, round(_number("BENCH_SECONDS", base.seconds))),
+            clients=_counts("BENCH_CLIENTS", base.clients),
+            messages=max(1000, int(_number("BENCH_MESSAGES", base.messages))),
+            samples=max(20, int(_number("BENCH_SAMPLES", base.samples))),
+            starts=base.starts,
+            warmup=base.warmup,
+            fanout=_counts("BENCH_FANOUT", base.fanout),
+            fanout_rounds=max(1, int(_number("BENCH_FANOUT_ROUNDS", base.fanout_rounds))),
+            streams=max(1, int(_number("BENCH_STREAMS", base.streams))),
+            tasks=max(100, int(_number("BENCH_TASKS", base.tasks))),
+            task_workers=max(1, int(_number("BENCH_TASK_WORKERS", base.task_workers))),
             strict=os.environ.get("BENCH_STRICT", "") not in ("", "0"),
+        )
+
+    @classmethod
+    def quick(cls) -> BenchConfig:
+        """Every part, as small as still means something."""
+        return cls(
+            seconds=1,
+            clients=(32,),
+            messages=2_000,
+            samples=20,
+            starts=2,
+            warmup=10,
+            fanout=(100,),
+            fanout_rounds=1,
+            streams=10,
+            tasks=200,
+            task_workers=8,
         )
 
 

@@ -22,7 +22,7 @@ from bench.dashboard import DashboardResults
 from bench.footprint import Footprint
 from bench.hooks import HookResults
 from bench.postgres import PostgresResults
-from bench.postgres_report import print_postgres, ratios
+from bench.postgres_report import ratios
 from bench.posts import PostRun
 from bench.reads import ReadResults
 from bench.realtime import RealtimeResults
@@ -30,31 +30,33 @@ from bench.sqlite_inserts import InsertRate
 from bench.tasks import TaskResults
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Results:
-    """Everything one run measured."""
+    """Everything one run measured: a part that was not run, or failed, stays ``None`` (its
+    error is in ``failed``)."""
 
     config: BenchConfig
-    inserts: list[InsertRate]
-    http: dict[str, HttpCeiling]
-    posts: list[PostRun]
-    reads: ReadResults
-    footprint: list[Footprint]
-    realtime: RealtimeResults
-    tasks: TaskResults
-    postgres: PostgresResults
-    hooks: HookResults
-    dashboard: DashboardResults
+    inserts: list[InsertRate] | None = None
+    http: dict[str, HttpCeiling] | None = None
+    posts: list[PostRun] | None = None
+    reads: ReadResults | None = None
+    footprint: list[Footprint] | None = None
+    realtime: RealtimeResults | None = None
+    tasks: TaskResults | None = None
+    postgres: PostgresResults | None = None
+    hooks: HookResults | None = None
+    dashboard: DashboardResults | None = None
+    failed: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def lost(self) -> int:
         """Acknowledged posts missing from the database, over every post run."""
-        return (
-            sum(run.lost for run in self.posts)
-            + sum(load.posts.lost for load in self.realtime.load)
-            + sum(load.posts.lost for load in self.dashboard.load)
-            + self.postgres.lost
-        )
+        runs = [
+            *(self.posts or []),
+            *(load.posts for load in (self.realtime.load if self.realtime else [])),
+            *(load.posts for load in (self.dashboard.load if self.dashboard else [])),
+        ]
+        return sum(run.lost for run in runs) + (self.postgres.lost if self.postgres else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ class Target:
 
 
 def _post(results: Results, synchronous: str, clients: int) -> PostRun | None:
-    for run in results.posts:
+    for run in results.posts or []:
         if run.synchronous == synchronous and run.wrk.connections == clients:
             return run
     return None
@@ -81,18 +83,19 @@ def _post(results: Results, synchronous: str, clients: int) -> PostRun | None:
 
 def insert_ceiling(results: Results, run: PostRun) -> float | None:
     """The insert-per-request ceiling at the run's synchronous setting and client count."""
-    ceiling = results.http.get(f"insert-{run.synchronous}")
+    ceiling = (results.http or {}).get(f"insert-{run.synchronous}")
     found = ceiling.runs.get(run.wrk.connections) if ceiling else None
     return found.rate if found else None
 
 
 def bare_ceiling(results: Results, clients: int) -> float | None:
-    found = results.http["bare"].runs.get(clients)
+    bare = (results.http or {}).get("bare")
+    found = bare.runs.get(clients) if bare else None
     return found.rate if found else None
 
 
-def _latency(results: Results, name: str) -> float:
-    return next(k.p95_ms for k in results.reads.kinds if k.name == name)
+def _latency(reads: ReadResults, name: str) -> float:
+    return next(k.p95_ms for k in reads.kinds if k.name == name)
 
 
 def targets(results: Results) -> list[Target]:
@@ -106,19 +109,23 @@ def targets(results: Results) -> list[Target]:
         if ceiling:
             share = 100 * full.wrk.rate / ceiling
             found.append(Target("posts vs insert/request ceiling", share, 50, "%", True))
-    found.append(Target("latest-50 read p95", _latency(results, "latest 50"), 1.5, "ms", False))
-    found.append(
-        Target("search p95 (all queries)", _latency(results, "search (all)"), 5, "ms", False)
-    )
+    if results.reads is not None:
+        latest = _latency(results.reads, "latest 50")
+        found.append(Target("latest-50 read p95", latest, 1.5, "ms", False))
+        search = _latency(results.reads, "search (all)")
+        found.append(Target("search p95 (all queries)", search, 5, "ms", False))
     normal = _post(results, "NORMAL", most)
     if full is not None and normal is not None and normal.wrk.rate:
         share = 100 * full.wrk.rate / normal.wrk.rate
         found.append(Target(f"posts/s FULL vs NORMAL, {most} clients", share, 80, "%", True))
-    hub = results.footprint[0]
-    found.append(Target("idle RSS", hub.idle_rss_mb, 80, "MiB", False))
-    found.append(Target("start to healthy (median)", hub.start_median, 0.5, "s", False))
-    found += _realtime_targets(results.realtime)
-    found += hook_targets(results.hooks)
+    if results.footprint:
+        hub = results.footprint[0]
+        found.append(Target("idle RSS", hub.idle_rss_mb, 80, "MiB", False))
+        found.append(Target("start to healthy (median)", hub.start_median, 0.5, "s", False))
+    if results.realtime is not None:
+        found += _realtime_targets(results.realtime)
+    if results.hooks is not None:
+        found += hook_targets(results.hooks)
     return found
 
 
@@ -164,17 +171,16 @@ def _times(value: float, floor: float) -> str:
     return f"{value / floor:.1f}x" if floor > 0 else "-"
 
 
-def print_tables(results: Results, console: Console | None = None) -> None:
-    """The whole run as tables on the terminal."""
-    out = console or Console(width=132)
+def print_throughput(results: Results, out: Console) -> None:
+    """The ceilings of this machine, the hub's post runs, and the durability check."""
     cfg = results.config
     ceilings = Table(title="Ceilings on this machine (same run)", title_justify="left")
     for column in ("ceiling", "clients", "rate", "p99 ms", "loop us/req", "cores"):
         ceilings.add_column(column, justify="left" if column == "ceiling" else "right")
-    for rate in results.inserts:
+    for rate in results.inserts or []:
         name = f"raw SQLite, {rate.rows_per_txn:,} row/txn, {rate.synchronous}"
         ceilings.add_row(name, "-", f"{rate.rate:,.0f} rows/s", "-", "-", "-")
-    for ceiling in results.http.values():
+    for ceiling in (results.http or {}).values():
         for clients, w in ceiling.runs.items():
             label = (
                 "HTTP bare endpoint"
@@ -200,7 +206,7 @@ def print_tables(results: Results, console: Console | None = None) -> None:
     )
     for column in ("sync", "clients", "2xx", "rows", "in flight", "lost", "errors"):
         durable.add_column(column, justify="right")
-    for run in results.posts:
+    for run in results.posts or []:
         w = run.wrk
         posts.add_row(
             run.synchronous,
@@ -226,7 +232,13 @@ def print_tables(results: Results, console: Console | None = None) -> None:
     out.print(posts)
     out.print(durable)
 
+
+def print_reads(results: Results, out: Console) -> None:
+    """Reads and searches against the floor of a bare GET."""
+    cfg = results.config
     reads = results.reads
+    if reads is None:
+        return
     title = (
         f"Reads in a {cfg.messages:,}-message channel (sequential, keep-alive; seeded at "
         f"{reads.seeded.rate:,.0f} posts/s in-process)"
@@ -246,6 +258,11 @@ def print_tables(results: Results, console: Console | None = None) -> None:
         )
     out.print(table)
 
+
+def print_footprint(results: Results, out: Console) -> None:
+    """Start time and idle memory, the hub's against the bare server's."""
+    if not results.footprint:
+        return
     hub, bare = results.footprint
     foot = Table(title="Process footprint", title_justify="left")
     for column in ("program", "start median s", "first start s", "idle RSS MiB"):
@@ -261,12 +278,9 @@ def print_tables(results: Results, console: Console | None = None) -> None:
     )
     out.print(foot)
 
-    _print_realtime(results, out)
-    _print_tasks(results, out)
-    print_hook_tables(results.hooks, out)
-    print_dashboard_tables(results.dashboard, out)
-    print_postgres(results.config, results.postgres, results.http, out)
 
+def print_targets(results: Results, out: Console) -> None:
+    """Each target with what this run measured, and the parts that failed."""
     goals = Table(title="Targets", title_justify="left")
     for column in ("target", "measured", "goal", "met"):
         goals.add_column(column, justify="left" if column == "target" else "right")
@@ -279,11 +293,16 @@ def print_tables(results: Results, console: Console | None = None) -> None:
             "[green]yes[/green]" if target.met else "[red]no[/red]",
         )
     out.print(goals)
+    for name, error in results.failed.items():
+        out.print(f"[red]failed[/red] {name}: {error}", highlight=False)
 
 
-def _print_realtime(results: Results, out: Console) -> None:
+def print_realtime(results: Results, out: Console) -> None:
+    """Delivery latency, fan-out, and posts with streams open."""
     cfg = results.config
     realtime = results.realtime
+    if realtime is None:
+        return
     if realtime.latency:
         first = realtime.latency[0]
         title = (
@@ -358,10 +377,6 @@ def _print_realtime(results: Results, out: Console) -> None:
                 f"[red]{r.posts.lost}[/red]" if r.posts.lost else "0",
             )
         out.print(table)
-
-
-def _print_tasks(results: Results, out: Console) -> None:
-    print_task_tables(results.tasks, out)
 
 
 def print_task_tables(found: TaskResults, out: Console) -> None:
@@ -531,14 +546,16 @@ def write_json(results: Results, path: Path) -> None:
         },
         "config": _plain(results.config),
         "ceilings": {"sqlite_inserts": _plain(results.inserts), "http": _plain(results.http)},
-        "posts": [_post_json(results, run) for run in results.posts],
+        "posts": [_post_json(results, run) for run in results.posts or []],
         "reads": _plain(results.reads),
         "footprint": _plain(results.footprint),
         "realtime": _plain(results.realtime),
         "tasks": _plain(results.tasks),
-        "postgres": postgres_json(results.postgres, results.http),
+        "postgres": postgres_json(results.postgres, results.http) if results.postgres else None,
         "hooks": _plain(results.hooks),
+        "dashboard": _plain(results.dashboard),
         "targets": _plain(targets(results)),
+        "failed": results.failed,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
