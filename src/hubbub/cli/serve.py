@@ -3,6 +3,7 @@ other commands start quickly."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +53,9 @@ def serve(
                 highlight=False,
             )
         raise typer.Exit(2) from None
+    # As for every command (hubbub.cli.app.main), start-up builds many objects and frees almost
+    # none: the cycle collector waits until the hub answers (serving.run turns it back on).
+    gc.disable()
     from hubbub.cli import serving
 
     serving.run(settings, config_file or default_config_file())

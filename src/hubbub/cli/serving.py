@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -130,6 +131,9 @@ class _Server(uvicorn.Server):
         self._loop = asyncio.get_running_loop()
         await super().startup(sockets)
         if self.started:
+            if not gc.isenabled():  # paused while the hub started (hubbub.cli.serve)
+                gc.freeze()  # what start-up built lives as long as the process: never scanned
+                gc.enable()
             self._on_ready()
 
 

@@ -22,6 +22,7 @@ from hubbub.core.ratelimit import RateLimiter
 from hubbub.mcp.mount import McpEndpoint
 from hubbub.server import endpoints, openapi, problems, routes
 from hubbub.server.bodylimit import BodyLimit
+from hubbub.server.dispatch import HubApp, RouteTable
 from hubbub.server.provision import provision
 from hubbub.server.webhooks import HttpPoster
 from hubbub.settings import Settings
@@ -63,6 +64,7 @@ def create_app(
         sessions=cfg.session_policy(),
     )
     table = routes.endpoints()
+    runners = endpoints.runners(table)
     mcp = McpEndpoint(cfg)
 
     @functools.cache
@@ -100,15 +102,18 @@ def create_app(
             await poster.aclose()
             await hub.close()
 
-    app = Starlette(
+    body_limit = functools.partial(BodyLimit, max_bytes=cfg.max_body_bytes)
+    app = HubApp(
+        api=RouteTable(runners),
+        limit=body_limit,
         routes=[
-            *endpoints.routes(table),
+            *endpoints.routes(runners),
             Route("/openapi.json", openapi_json),
             Route("/mcp", mcp),  # MCP over streamable HTTP, after the REST routes
             *web.routes(cfg),  # the dashboard, signed in with a session cookie
         ],
         middleware=[
-            Middleware(BodyLimit, max_bytes=cfg.max_body_bytes),
+            Middleware(body_limit),
             Middleware(web.SecurityHeaders),
         ],
         exception_handlers={**problems.handlers(), **web.handlers()},

@@ -333,12 +333,20 @@ def runner(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     return run
 
 
-def routes(endpoints: list[Endpoint]) -> list[Route]:
-    """One Starlette route per path, dispatching on the method, so a 405 names every method
-    the path serves."""
-    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+Runners = dict[str, dict[str, Callable[[Request], Awaitable[Response]]]]
+
+
+def runners(endpoints: list[Endpoint]) -> Runners:
+    """Each path, in the order of its first endpoint, with the runner of each method."""
+    by_path: Runners = {}
     for endpoint in endpoints:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = runner(endpoint)
+    return by_path
+
+
+def routes(by_path: Runners) -> list[Route]:
+    """One Starlette route per path, dispatching on the method, so a 405 names every method
+    the path serves."""
     return [_route(path, methods) for path, methods in by_path.items()]
 
 

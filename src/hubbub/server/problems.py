@@ -86,11 +86,15 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     return response
 
 
+def crashed(method: str, path: str) -> Response:
+    """The answer to an unexpected error, logged with its traceback (call it while handling
+    the error)."""
+    log.exception("unhandled error on %s %s", method, path)
+    return problem(500, "internal", "Internal error", "the hub failed; see its log", path)
+
+
 async def _on_crash(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(
-        500, "internal", "Internal error", "the hub failed; see its log", request.url.path
-    )
+    return crashed(request.method, request.url.path)
 
 
 def handlers() -> dict[Any, Any]:
