@@ -23,7 +23,11 @@ from typing import Any, ClassVar
 
 import httptools
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from hubbub.core.errors import TooLarge
@@ -37,6 +41,49 @@ LINGER_SECONDS = 1.0
 # Each header field is counted as its name and value plus ": " and CRLF.
 FIELD_OVERHEAD = 4
 LONGEST_INSTANCE = 1000
+
+
+class OneWrite(asyncio.Transport):
+    """The connection as one response writes to it (write, close, is_closing: all that the
+    response uses of it). uvicorn writes a response's head, then
+    its body: two system calls and two packets. A head whose body has a known, non-zero
+    length is held here until the body's first bytes follow, and both go out in one write."""
+
+    __slots__ = ("_cycle", "_head", "_held", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+        super().__init__()
+        self._transport = transport
+        self._cycle = cycle
+        self._head = True  # the response's head has not been written yet
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        data = bytes(data)
+        held, self._held = self._held, None
+        if held is not None:
+            self._transport.write(held + data)
+            return
+        cycle = self._cycle
+        if self._head and cycle.response_started:  # before it: "100 Continue"
+            self._head = False
+            if (
+                cycle.chunked_encoding is False
+                and cycle.expected_content_length > 0
+                and cycle.scope["method"] != "HEAD"
+            ):
+                self._held = data
+                return
+        self._transport.write(data)
+
+    def close(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:  # a head whose body never came
+            self._transport.write(held)
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +205,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._in_head = False
         self._framing = False
         self._deadline = 0.0
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not before:
+            self.cycle.transport = OneWrite(self.transport, self.cycle)
 
     def on_chunk_header(self) -> None:
         # A chunk's size line: data follows (on_body ends the watch), or, after the last one,
