@@ -309,7 +309,7 @@ def runner(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 kwargs["query"] = query_model.model_validate_json(raw)
             except ValidationError as error:
                 return invalid(error, "query", request.url.path)
-        elif request.url.query:
+        elif request.scope["query_string"]:  # not request.url, which rebuilds the whole URL
             raise InvalidInput(
                 f"{endpoint.method} {endpoint.path} takes no query parameters", code="invalid"
             )
