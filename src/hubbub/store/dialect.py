@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect as SqlalchemyDialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +21,10 @@ class Dialect:
     fragment, filled in by the method of the same name."""
 
     name: str
-    sqlalchemy: SqlalchemyDialect
+    driver: str | None
+    """The SQLAlchemy dialect (``dialect.driver``) that renders this engine's statements for
+    its driver, or ``None`` where the driver takes them as written (see
+    :func:`hubbub.store.sql.render`)."""
     json_arrays: bool
     """Whether list parameters travel as JSON text (else as the driver's arrays)."""
     templates: dict[str, str]
@@ -99,7 +100,7 @@ class Dialect:
 
 SQLITE = Dialect(
     name="sqlite",
-    sqlalchemy=sqlite.dialect(paramstyle="named"),
+    driver=None,  # sqlite3 takes ``:name`` parameters as they are written
     json_arrays=True,
     templates={
         "iso": "CASE WHEN {c} IS NULL THEN NULL ELSE "
@@ -123,7 +124,7 @@ SQLITE = Dialect(
 )
 POSTGRES = Dialect(
     name="postgresql",
-    sqlalchemy=postgresql.psycopg.dialect(),  # type: ignore[no-untyped-call]
+    driver="postgresql.psycopg",
     json_arrays=False,
     templates={
         "iso": "(to_char(to_timestamp({c} / 1000000) AT TIME ZONE 'UTC', "
