@@ -15,11 +15,13 @@ from rich.console import Console
 
 from bench import (
     dashboard,
+    files,
     footprint,
     hooks,
     postgres,
     reads,
     realtime,
+    runner,
     sqlite_inserts,
     tasks,
     throughput,
@@ -30,10 +32,12 @@ from bench.progress import say
 from bench.report import (
     Results,
     print_dashboard_tables,
+    print_file_tables,
     print_footprint,
     print_hook_tables,
     print_reads,
     print_realtime,
+    print_runner_tables,
     print_targets,
     print_task_tables,
     print_throughput,
@@ -87,6 +91,24 @@ def _dashboard(results: Results, workdir: Path) -> None:
     results.dashboard = dashboard.measure(results.config, workdir)
 
 
+def _runner(results: Results, workdir: Path) -> None:
+    results.runner = runner.measure(results.config, workdir)
+
+
+def _show_runner(results: Results, out: Console) -> None:
+    if results.runner is not None:
+        print_runner_tables(results.runner, out)
+
+
+def _files(results: Results, workdir: Path) -> None:
+    results.files = files.measure(results.config, workdir)
+
+
+def _show_files(results: Results, out: Console) -> None:
+    if results.files is not None:
+        print_file_tables(results.files, out)
+
+
 def _show_tasks(results: Results, out: Console) -> None:
     if results.tasks is not None:
         print_task_tables(results.tasks, out)
@@ -108,7 +130,8 @@ def _show_dashboard(results: Results, out: Console) -> None:
 
 
 # In the order they run: SQLite and HTTP ceilings with the hub's posts, real-time delivery,
-# reads, footprint, tasks, PostgreSQL next to SQLite, hooks and command start, the dashboard.
+# reads, footprint, tasks, PostgreSQL next to SQLite, hooks and command start, the dashboard,
+# files, the always-on runner.
 PARTS = (
     Part("throughput", _throughput, print_throughput),
     Part("realtime", _realtime, print_realtime),
@@ -118,6 +141,8 @@ PARTS = (
     Part("postgres", _postgres, _show_postgres),
     Part("hooks", _hooks, _show_hooks),
     Part("dashboard", _dashboard, _show_dashboard),
+    Part("files", _files, _show_files),
+    Part("runner", _runner, _show_runner),
 )
 
 

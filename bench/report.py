@@ -19,13 +19,16 @@ from rich.table import Table
 from bench.ceilings import HttpCeiling
 from bench.config import BENCH_DIR, BenchConfig
 from bench.dashboard import DashboardResults
+from bench.files import FileResults
 from bench.footprint import Footprint
 from bench.hooks import HookResults
+from bench.load import WrkRun
 from bench.postgres import PostgresResults
 from bench.postgres_report import ratios
 from bench.posts import PostRun
 from bench.reads import ReadResults
 from bench.realtime import RealtimeResults
+from bench.runner import RunnerResults
 from bench.sqlite_inserts import InsertRate
 from bench.tasks import TaskResults
 
@@ -46,6 +49,8 @@ class Results:
     postgres: PostgresResults | None = None
     hooks: HookResults | None = None
     dashboard: DashboardResults | None = None
+    files: FileResults | None = None
+    runner: RunnerResults | None = None
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
@@ -98,22 +103,38 @@ def _latency(reads: ReadResults, name: str) -> float:
     return next(k.p95_ms for k in reads.kinds if k.name == name)
 
 
+def _cpu_us(run: WrkRun) -> float:
+    return run.loop_us + run.threads_us
+
+
 def targets(results: Results) -> list[Target]:
-    """The issue's targets, measured."""
+    """The goals, measured: each a ratio against a ceiling of the same run where there is
+    one."""
     most = max(results.config.clients)
     found: list[Target] = []
     full = _post(results, "FULL", most)
+    bare = (results.http or {}).get("bare")
+    bare_run = bare.runs.get(most) if bare else None
     if full is not None:
         found.append(Target(f"posts/s, {most} clients, FULL", full.wrk.rate, 5000, "/s", True))
+        if bare_run is not None and bare_run.rate:
+            share = 100 * full.wrk.rate / bare_run.rate
+            found.append(Target("posts/s vs bare endpoint", share, 40, "%", True))
+            times = _cpu_us(full.wrk) / _cpu_us(bare_run)
+            found.append(Target("server CPU per post vs bare request", times, 2, "x", False))
         ceiling = insert_ceiling(results, full)
         if ceiling:
             share = 100 * full.wrk.rate / ceiling
-            found.append(Target("posts vs insert/request ceiling", share, 50, "%", True))
+            found.append(Target("posts/s vs insert/request ceiling", share, 85, "%", True))
     if results.reads is not None:
-        latest = _latency(results.reads, "latest 50")
+        reads = results.reads
+        latest = _latency(reads, "latest 50")
         found.append(Target("latest-50 read p95", latest, 1.5, "ms", False))
-        search = _latency(results.reads, "search (all)")
-        found.append(Target("search p95 (all queries)", search, 5, "ms", False))
+        floor = reads.floor.p95_ms
+        if floor > 0:
+            found.append(Target("latest-50 read p95 vs bare GET", latest / floor, 2, "x", False))
+        search = _latency(reads, "search (all)")
+        found.append(Target("search p95 (all queries), SQLite", search, 4, "ms", False))
     normal = _post(results, "NORMAL", most)
     if full is not None and normal is not None and normal.wrk.rate:
         share = 100 * full.wrk.rate / normal.wrk.rate
@@ -121,12 +142,33 @@ def targets(results: Results) -> list[Target]:
     if results.footprint:
         hub = results.footprint[0]
         found.append(Target("idle RSS", hub.idle_rss_mb, 80, "MiB", False))
-        found.append(Target("start to healthy (median)", hub.start_median, 0.5, "s", False))
+        found.append(Target("start to healthy (median)", hub.start_median, 0.4, "s", False))
+    if results.postgres is not None:
+        found += _postgres_targets(results.postgres)
     if results.realtime is not None:
         found += _realtime_targets(results.realtime)
     if results.hooks is not None:
         found += hook_targets(results.hooks)
+    if results.runner is not None and results.runner.start is not None:
+        start = results.runner.start.p95_ms
+        found.append(Target("DM → runner's harness started p95", start, 100, "ms", False))
     return found
+
+
+def _postgres_targets(found: PostgresResults) -> list[Target]:
+    """PostgreSQL's posts against SQLite's, and two hub processes against one."""
+    sqlite = next((s for s in found.setups if s.engine == "SQLite"), None)
+    postgres = sorted(
+        (s for s in found.setups if s.engine == "PostgreSQL"), key=lambda s: len(s.runs)
+    )
+    targets: list[Target] = []
+    if sqlite is not None and postgres and sqlite.rate:
+        share = 100 * postgres[0].rate / sqlite.rate
+        targets.append(Target("PostgreSQL posts/s vs SQLite, 1 process", share, 70, "%", True))
+    if len(postgres) > 1 and postgres[0].rate:
+        ratio = postgres[-1].rate / postgres[0].rate
+        targets.append(Target("PostgreSQL posts/s, 2 processes vs 1", ratio, 1.0, "x", True))
+    return targets
 
 
 def hook_targets(hooks: HookResults) -> list[Target]:
@@ -451,6 +493,27 @@ def print_hook_tables(hooks: HookResults, out: Console) -> None:
         out.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
 
 
+def print_runner_tables(found: RunnerResults, out: Console) -> None:
+    """The runner benchmark's table: DM → harness start, harness end → reply."""
+    timings = [t for t in (found.start, found.reply) if t is not None]
+    if timings:
+        table = Table(title="The always-on runner (stand-in harness)", title_justify="left")
+        for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
+            table.add_column(column, justify="left" if column in ("what", "detail") else "right")
+        for t in timings:
+            table.add_row(
+                t.name,
+                str(t.samples),
+                f"{t.p50_ms:.1f}",
+                f"{t.p95_ms:.1f}",
+                f"{t.p99_ms:.1f}",
+                t.detail,
+            )
+        out.print(table)
+    for name, reason in found.skipped.items():
+        out.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
+
+
 def print_dashboard_tables(found: DashboardResults, out: Console) -> None:
     """Posts with dashboards open, post → fragment, and the channel page against REST."""
     table = Table(title="Posts with dashboards open (wrk, FULL)", title_justify="left")
@@ -476,6 +539,45 @@ def print_dashboard_tables(found: DashboardResults, out: Console) -> None:
     for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
         table.add_column(column, justify="left" if column in ("what", "detail") else "right")
     for t in (found.page, found.rest):
+        table.add_row(
+            t.name,
+            str(t.samples),
+            f"{t.p50_ms:.2f}",
+            f"{t.p95_ms:.2f}",
+            f"{t.p99_ms:.2f}",
+            t.detail,
+        )
+    out.print(table)
+
+
+def print_file_tables(found: FileResults, out: Console) -> None:
+    """File throughput against a plain copy, and ten uploads at once."""
+    table = Table(title="Files: MB/s, medians (one keep-alive client, FULL)", title_justify="left")
+    for column in ("size", "runs", "copy", "upload", "vs copy", "download", "vs copy"):
+        table.add_column(column, justify="right")
+    for size in found.transfers:
+        table.add_row(
+            f"{size.size_mib} MiB",
+            str(size.runs),
+            f"{size.copy_mbps:,.0f}",
+            f"{size.upload_mbps:,.0f}",
+            f"{size.upload_mbps / size.copy_mbps:.0%}",
+            f"{size.download_mbps:,.0f}",
+            f"{size.download_mbps / size.copy_mbps:.0%}",
+        )
+    out.print(table)
+    both = found.concurrent
+    out.print(
+        f"{both.uploads} uploads of {both.size_mib} MiB at once: {both.seconds:.2f} s; hub RSS "
+        f"{both.rss_start_mib:.0f} MiB at start, {both.rss_before_mib:.0f} MiB just before, "
+        f"{both.rss_peak_mib:.0f} MiB at its peak "
+        f"(+{both.rss_peak_mib - both.rss_before_mib:.0f} MiB)",
+        highlight=False,
+    )
+    table = Table(title="Post latency while they run", title_justify="left")
+    for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
+        table.add_column(column, justify="left" if column in ("what", "detail") else "right")
+    for t in (both.posts_idle, both.posts_loaded):
         table.add_row(
             t.name,
             str(t.samples),
@@ -554,6 +656,8 @@ def write_json(results: Results, path: Path) -> None:
         "postgres": postgres_json(results.postgres, results.http) if results.postgres else None,
         "hooks": _plain(results.hooks),
         "dashboard": _plain(results.dashboard),
+        "files": _plain(results.files),
+        "runner": _plain(results.runner),
         "targets": _plain(targets(results)),
         "failed": results.failed,
     }

@@ -24,6 +24,7 @@ RENAMES = [
     ("__aenter__", "__enter__"),
     ("__aexit__", "__exit__"),
     ("aclose", "close"),
+    ("aiter_bytes", "iter_bytes"),
     ("aiter_lines", "iter_lines"),
     ("aread", "read"),
     ("asyncio", "time"),

@@ -98,6 +98,12 @@ async def exercise(alpha: Session, beta: Session) -> None:
     found = await alpha.ok("hubbub_search", query=word)
     assert [message["id"] for message in found["messages"]] == sent["message_ids"]
 
+    shared = await beta.ok(
+        "hubbub_upload", to=f"@{alpha.agent}", name="trace.log", text="boom at line 3"
+    )
+    fetched = await alpha.ok("hubbub_file", file_id=shared["id"])
+    assert "boom at line 3" in fetched["text"]
+
     task = await beta.ok("hubbub_create_task", title="rotate the keys", target=f"@{alpha.agent}")
     offered = await alpha.ok("hubbub_tasks")
     assert task["id"] in [listed["id"] for listed in offered["tasks"]]

@@ -52,6 +52,10 @@ SCHEMA_EXCEPTIONS = {
     "bad_target": "a DM or a task to yourself",
     "bad_reply_to": "a reply to a message of another channel",
     "too_many_recipients": "a send or offer that would reach more than 500 agents",
+    "empty_file": "an upload with no bytes",
+    "file_too_large": "an upload over max_file_bytes",
+    "hash_mismatch": "an upload whose sha256 is not that of its bytes",
+    "quota_exceeded": "an upload past its machine's file quota",
 }
 """The codes a schema-valid request may still be refused with (``422`` or ``413``), each for a
 rule JSON Schema cannot say; ``docs/api.md`` lists the same."""

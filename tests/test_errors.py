@@ -29,6 +29,7 @@ SAMPLE_PARAMS = {
     "message_id": "1",
     "key_id": "1",
     "task_id": "1",
+    "file_id": "1",
     "harness": "claude",
     "event": "prompt",
 }
@@ -36,9 +37,9 @@ _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
 def _api_routes() -> list[tuple[str, str, bool]]:
-    """(method, path template, takes a body) for every /api/v1 route that needs a key (all but
-    /health and /ready), from the app's routing table; whether a route takes a body comes
-    from its OpenAPI description."""
+    """(method, path template, takes a JSON body) for every /api/v1 route that needs a key (all
+    but /health and /ready), from the app's routing table; whether a route takes a JSON body
+    (not a file) comes from its OpenAPI description."""
     app = create_app(Settings(db=str(Path(tempfile.gettempdir()) / "unopened.db"), provision=False))
 
     async def fetch() -> Any:
@@ -57,7 +58,8 @@ def _api_routes() -> list[tuple[str, str, bool]]:
             if method == "HEAD":
                 continue
             operation = documented.get(path, {}).get(method.lower(), {})
-            found.append((method, path, "requestBody" in operation))
+            json_body = "application/json" in operation.get("requestBody", {}).get("content", {})
+            found.append((method, path, json_body))
     return found
 
 

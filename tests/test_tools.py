@@ -159,6 +159,7 @@ async def test_every_tool_of_both_surfaces_runs_and_matches_its_output_schema(
         assert "#ops" in [channel["name"] for channel in listed_channels["channels"]]
 
         await exercise_tasks(seen, alpha, beta)
+        await exercise_files(seen, alpha, beta)
 
     missing = {tool.name for tool in tools("full")} - seen.called
     assert not missing, f"tools never exercised here: {sorted(missing)}"
@@ -211,6 +212,25 @@ async def exercise_tasks(seen: Coverage, alpha: Caller, beta: Caller) -> None:
     assert "run it" in shown["body"]
     created = await seen.ok(alpha, "hubbub_tasks", show="created", status="cancelled")
     assert [task["id"] for task in created["tasks"]] == [dropped["id"]]
+
+
+async def exercise_files(seen: Coverage, alpha: Caller, beta: Caller) -> None:
+    """Every file tool: share a text file and a binary one, list, fetch, link."""
+    shared = await seen.ok(
+        alpha, "hubbub_upload", to="@lap-beta", name="notes.txt", text="line one\nline two"
+    )
+    assert (shared["name"], shared["size"]) == ("notes.txt", 17)
+    binary = await seen.ok(alpha, "hubbub_upload", to="#general", name="b.bin", base64="AAEC")
+    assert binary["size"] == 3
+    listed = await seen.ok(beta, "hubbub_files")
+    assert [f["id"] for f in listed["files"]] == [binary["id"], shared["id"]]
+    got = await seen.ok(beta, "hubbub_file", file_id=shared["id"])
+    assert got["text"].splitlines()[1:3] == ["line one", "line two"]
+    linked = await seen.ok(beta, "hubbub_file", file_id=binary["id"])
+    assert "text" not in linked
+    assert linked["url"].startswith("http://hub/api/v1/files/")
+    link = await seen.ok(beta, "hubbub_file_link", file_id=shared["id"], ttl_seconds=60)
+    assert "/signed?expires=" in link["url"]
 
 
 async def test_expected_failures_are_error_results_a_model_can_act_on(hub: InProcessHub) -> None:

@@ -95,6 +95,26 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest JSON request body, in bytes."
     )
+    max_file_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1,
+        le=1024 * 1024 * 1024,
+        description="Largest file one upload may share, in bytes (10 MiB); a larger one is "
+        "refused `413 file_too_large` before the rest of it is read, and nothing is stored.",
+    )
+    file_quota_bytes: int = Field(
+        1024 * 1024 * 1024,
+        ge=0,
+        description="Bytes of files the agents of one machine may hold, counting each upload "
+        "whether or not the hub already stored its content; an upload past it is refused "
+        "`413 quota_exceeded`. Deleted files stop counting. 0 turns the quota off.",
+    )
+    file_retention_days: float = Field(
+        0.0,
+        ge=0,
+        description="Files shared longer ago than this are deleted (their messages stay) and "
+        "their bytes freed; 0 keeps them until someone deletes them.",
+    )
     max_header_bytes: int = Field(
         64 * 1024,
         ge=1024,
@@ -239,6 +259,9 @@ class Settings(BaseModel):
             presence_ttl_seconds=self.presence_ttl_seconds,
             prune_after_seconds=self.prune_after_seconds,
             event_retention_days=self.event_retention_days,
+            max_file_bytes=self.max_file_bytes,
+            file_quota_bytes=self.file_quota_bytes,
+            file_retention_days=self.file_retention_days,
         )
 
     def session_policy(self) -> SessionPolicy:

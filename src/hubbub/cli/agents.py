@@ -61,7 +61,7 @@ def agents(
         table = Table("name", "status", "label", "tags", "capabilities", "seen")
         for row in rows:
             table.add_row(
-                escape(row.name),
+                escape(row.name) + (" [dim](runner)[/dim]" if row.runner else ""),
                 styled_status(row),
                 escape(row.label or ""),
                 escape(", ".join(row.tags)),

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "import": "hubbub.cli.moves:load",
     "channels": "hubbub.cli.channels:app",
     "tasks": "hubbub.cli.tasks:app",
+    "files": "hubbub.cli.files:app",
     "keys": "hubbub.cli.keys:app",
     "users": "hubbub.cli.users:app",
     "dashboard": "hubbub.cli.dashboard:dashboard",
@@ -41,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "config": "hubbub.cli.session:app",
     "tools": "hubbub.cli.tools:app",
     "setup": "hubbub.cli.setup:app",
+    "agent": "hubbub.cli.agent:app",
 }
 
 HELP_FLAGS = frozenset({"--help"})

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 
 from hubbub.client import operations as ops
+from hubbub.client.files import Receiver, Source, announced, opened, sha256_of
 from hubbub.client.settings import ClientSettings
 from hubbub.client.sse import EventParser
 from hubbub.core.errors import HubbubError, Unauthorized, Unavailable
@@ -22,6 +23,9 @@ from hubbub.core.models import (
     Board,
     Channel,
     Event,
+    File,
+    FileLink,
+    FilePage,
     Inbox,
     Integration,
     IntegrationEventResult,
@@ -100,6 +104,8 @@ class AsyncClient:
                     operation.path,
                     params=dict(operation.params),
                     json=operation.body,
+                    data=operation.form,
+                    files=None if operation.upload is None else {"file": operation.upload},
                     headers=headers,
                     timeout=operation.timeout or self._http.timeout,
                 )
@@ -302,6 +308,82 @@ class AsyncClient:
         return await self.call(
             ops.search(query, channel=channel, author=author, since=since, until=until, limit=limit)
         )
+
+    # files
+
+    async def upload(
+        self,
+        to: str,
+        source: Source,
+        *,
+        name: str | None = None,
+        message: str | None = None,
+        content_type: str | None = None,
+    ) -> File:
+        """Share a file in ``#channel`` or with ``@agent``, attached to a message (``message``,
+        else one naming the file). It is streamed from a path or a binary file object, with
+        its SHA-256 for the hub to check when the object can be read twice."""
+        with opened(source) as (handle, found_name):
+            operation = ops.upload(
+                to,
+                handle,
+                name=name or found_name,
+                content_type=content_type,
+                message=message,
+                sha256=sha256_of(handle),
+            )
+            return await self.call(operation)
+
+    async def files(
+        self,
+        *,
+        channel: str | None = None,
+        name: str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> FilePage:
+        """The files the agent may see, newest first: of one channel (``@agent`` for a DM),
+        with ``name`` in their name, older than ``before``."""
+        return await self.call(ops.files(channel=channel, name=name, before=before, limit=limit))
+
+    async def file(self, file_id: int) -> File:
+        """One file's details."""
+        return await self.call(ops.file(file_id))
+
+    async def download(self, file_id: int, target: Source) -> File:
+        """Save a file to a path (written beside it and moved into place once complete) or
+        into a binary file object, checking its SHA-256; a damaged download keeps nothing
+        and raises ``corrupt_download``."""
+        headers = self.settings.headers(admin=False)
+        async with self._http.stream(
+            "GET", ops.FILE_CONTENT.format(id=file_id), headers=headers, timeout=ops.UPLOAD_TIMEOUT
+        ) as response:
+            if not response.is_success:
+                await response.aread()
+                raise ops.error_from(response.status_code, response.content, response.reason_phrase)
+            receiver = Receiver(target)
+            try:
+                async for data in response.aiter_bytes():
+                    receiver.write(data)
+            except BaseException:
+                receiver.abandon()
+                raise
+            expected = announced(response.headers.get("repr-digest"))
+            receiver.finish(expected or "")
+        return await self.file(file_id)
+
+    async def file_link(self, file_id: int, *, ttl: int | None = None) -> FileLink:
+        """A signed link to a file, usable without a key for ``ttl`` seconds (default an
+        hour, at most a day); :meth:`link_url` makes it a whole URL."""
+        return await self.call(ops.file_link(file_id, ttl=ttl))
+
+    def link_url(self, link: FileLink) -> str:
+        """The whole URL of a signed link, on the hub this client talks to."""
+        return self.settings.url.rstrip("/") + link.path
+
+    async def delete_file(self, file_id: int) -> File:
+        """Delete a file (its uploader, or an admin)."""
+        return await self.call(ops.delete_file(file_id))
 
     # tasks
 

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar, cast
 from urllib.parse import quote, urlsplit
 from urllib.request import getproxies
 
 from pydantic import TypeAdapter
 
+from hubbub.client.files import Readable
 from hubbub.core.errors import HubbubError, RateLimited, error_class_for_status
 from hubbub.core.models import (
     AckResult,
@@ -21,6 +22,9 @@ from hubbub.core.models import (
     Board,
     Channel,
     Event,
+    File,
+    FileLink,
+    FilePage,
     Inbox,
     Integration,
     IntegrationEventResult,
@@ -71,6 +75,10 @@ class Operation(Generic[T]):
     retry_safe: bool = False
     admin: bool = False
     timeout: float | None = None
+    form: Mapping[str, str] | None = None
+    """Form fields, sent as ``multipart/form-data`` with :attr:`upload` after them."""
+    upload: tuple[str, IO[bytes], str | None] | None = None
+    """A file to stream as the form's ``file`` part: its name, the file object, its type."""
 
     def parse(self, content: bytes) -> T:
         """The answer's body as the operation's result type."""
@@ -264,6 +272,60 @@ def edit(
 
 def delete(message_id: int) -> Operation[Message]:
     return Operation("DELETE", f"{API}/messages/{message_id}", Message, retry_safe=True)
+
+
+# files
+
+UPLOAD_TIMEOUT = 600.0  # a file of many megabytes over a slow link
+FILE_CONTENT = API + "/files/{id}/content"
+"""Where a file's bytes are read from (streamed by the clients themselves)."""
+
+
+def upload(
+    to: str,
+    handle: Readable,
+    *,
+    name: str | None = None,
+    content_type: str | None = None,
+    message: str | None = None,
+    sha256: str | None = None,
+) -> Operation[File]:
+    # Not retried: the file object has been read.
+    form = {k: v for k, v in {"message": message, "sha256": sha256}.items() if v is not None}
+    return Operation(
+        "POST",
+        f"{API}/files",
+        File,
+        params={"to": to},
+        form=form,
+        # httpx reads a file part with read() alone when it cannot seek (a Stream).
+        upload=(name or "file", cast(IO[bytes], handle), content_type),
+        timeout=UPLOAD_TIMEOUT,
+    )
+
+
+def files(
+    *,
+    channel: str | None = None,
+    name: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> Operation[FilePage]:
+    params = _query(channel=channel, name=name, before=before, limit=limit)
+    return Operation("GET", f"{API}/files", FilePage, params=params, retry_safe=True)
+
+
+def file(file_id: int) -> Operation[File]:
+    return Operation("GET", f"{API}/files/{file_id}", File, retry_safe=True)
+
+
+def file_link(file_id: int, *, ttl: int | None = None) -> Operation[FileLink]:
+    body = _present(ttl_seconds=ttl)
+    return Operation("POST", f"{API}/files/{file_id}/link", FileLink, body=body, retry_safe=True)
+
+
+def delete_file(file_id: int) -> Operation[File]:
+    return Operation("DELETE", f"{API}/files/{file_id}", File)
 
 
 # inbox, board, search

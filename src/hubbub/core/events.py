@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hubbub.core.models import Message, Task
+from hubbub.core.models import File, Message, Task
 
 MESSAGE_POSTED = "message.posted"
 MESSAGE_EDITED = "message.edited"
@@ -35,6 +35,8 @@ TASK_RELEASED = "task.released"
 TASK_CANCELLED = "task.cancelled"
 TASK_EXPIRED = "task.expired"
 TASK_UPDATED = "task.updated"
+FILE_SHARED = "file.shared"
+FILE_DELETED = "file.deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,11 @@ def task_event(
     """A task changed: scoped like the task itself (its channel, or every agent for ``cap:``
     and ``tag:`` targets)."""
     return NewEvent(kind, {"task": task.model_dump(), "by": by, **extra}, channel_id=channel_id)
+
+
+def file_event(kind: str, file: File, channel_id: int) -> NewEvent:
+    """A file was shared in a channel or DM, or deleted: its channel's readers see it."""
+    return NewEvent(kind, {"file": file.model_dump()}, channel_id=channel_id)
 
 
 def task_subjects(task_events: Sequence[StoredEvent]) -> tuple[list[str], list[int]]:

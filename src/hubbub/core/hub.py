@@ -13,6 +13,7 @@ from hubbub.core.bus import EventBus
 from hubbub.core.channels import ChannelService
 from hubbub.core.errors import Unavailable
 from hubbub.core.feed import FeedService
+from hubbub.core.files import FileService
 from hubbub.core.hooks import HookService
 from hubbub.core.inbox import InboxService
 from hubbub.core.integrations import IntegrationService
@@ -78,11 +79,13 @@ class Hub:
         self.hooks = HookService(store, self.notices, self.presence)
         self.webhooks = WebhookService(store, bus, webhooks)
         self.readiness = ReadinessService(store)
+        self.files = FileService(store, self.limits, self.channels, self.messages, self.sessions)
 
     async def maintain(self, stop: asyncio.Event) -> None:
         """Until ``stop``: mark silent agents offline every quarter presence TTL (at most every
-        5 s), drop events older than the retention period and forget hook and tool sessions
-        unused for a day about once a minute, and expire
+        5 s), drop events older than the retention period, forget hook and tool sessions
+        unused for a day and drop expired files and free the blobs let go about once a
+        minute, and expire
         task leases that ran out (checked every half second)."""
         interval = min(self.presence.ttl / 4, 5.0)
         last_prune = 0.0
@@ -101,6 +104,7 @@ class Hub:
                     if days > 0:
                         await self.store.prune_events(datetime.now(UTC) - timedelta(days=days))
                     await self.notices.forget()
+                    await self.files.sweep()
             except Unavailable as error:  # the database's trouble, said once a round
                 log.warning("maintenance skipped: %s", error)
             except Exception:  # the next round may succeed; the hub keeps serving

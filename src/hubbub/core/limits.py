@@ -20,3 +20,6 @@ class Limits:
     presence_ttl_seconds: float = 120.0
     prune_after_seconds: float = 7 * 24 * 3600.0
     event_retention_days: float = 30.0
+    max_file_bytes: int = 10 * 1024 * 1024
+    file_quota_bytes: int = 1024 * 1024 * 1024
+    file_retention_days: float = 0.0

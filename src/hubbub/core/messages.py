@@ -153,6 +153,26 @@ class MessageService:
         replay = await self._replay(author, idempotency_key, channel_name, content, meta, reply_to)
         if replay is not None:
             return replay
+        new = await self._in_channel(
+            author, channel_name, content, meta, reply_to, idempotency_key, notify, notify_kind
+        )
+        result = await self._store.post(new)
+        self._check_replay(result, channel_name, content, meta, reply_to)
+        return result
+
+    async def _in_channel(
+        self,
+        author: Agent,
+        channel_name: str,
+        content: str,
+        meta: dict[str, Any],
+        reply_to: int | None,
+        idempotency_key: str | None,
+        notify: Sequence[Agent] = (),
+        notify_kind: InboxKind = "send",
+    ) -> NewMessage:
+        """The post of ``content`` in a channel the author may write to (or one that
+        appears on first post), with its mentions' and ``notify``'s inbox items."""
         channel = await self._channels.cached(channel_name)
         target: int | NewChannel
         if channel is None:
@@ -174,23 +194,40 @@ class MessageService:
         notified = {agent.name for agent in notify}
         mentions, inbox = await self._mention_inbox(author, content, channel, notified)
         inbox += [(agent.id, notify_kind) for agent in notify]
-        result = await self._store.post(
-            NewMessage(
-                channel=target,
-                channel_name=channel_name,
-                author_id=author.id,
-                author_name=author.name,
-                content=content,
-                metadata=meta,
-                mentions=mentions,
-                inbox=inbox,
-                reply_to=reply_to,
-                thread_id=thread_id,
-                idempotency_key=idempotency_key,
-            )
+        return NewMessage(
+            channel=target,
+            channel_name=channel_name,
+            author_id=author.id,
+            author_name=author.name,
+            content=content,
+            metadata=meta,
+            mentions=mentions,
+            inbox=inbox,
+            reply_to=reply_to,
+            thread_id=thread_id,
+            idempotency_key=idempotency_key,
         )
-        self._check_replay(result, channel_name, content, meta, reply_to)
-        return result
+
+    async def compose(self, author: Agent, target: str, content: str | None) -> NewMessage:
+        """The message that will carry something into ``#channel`` or an ``@agent``'s DM,
+        checked as a post or a send would be, for a write that records it alongside (a
+        shared file). ``content`` is ``None`` when that write supplies it."""
+        if content is not None:
+            self._check_body(content, None)
+        parsed = names.parse_target(target)
+        if parsed.kind == "channel":
+            return await self._in_channel(author, parsed.value, content or "", {}, None, None)
+        if parsed.kind != "agent":
+            raise InvalidInput(
+                f"{target!r} is not a #channel or an @agent: files go to one place",
+                code="bad_target",
+            )
+        recipient = await self._store.agent(parsed.value)
+        if recipient is None:
+            raise NotFound(f"no agent named {parsed.value!r}", code="unknown_target")
+        if recipient.id == author.id:
+            raise InvalidInput("you cannot DM yourself", code="bad_target")
+        return await self._dm(author, recipient, content or "", {}, "dm", None, None)
 
     async def _replay(
         self,

@@ -39,6 +39,11 @@ class Agent(Model):
     status: AgentStatus = "active"
     status_note: str | None = None
     visibility: AgentVisibility = "visible"
+    runner: bool = Field(
+        default=False,
+        description="an always-on runner acts as this agent (`hubbub agent run` sets it): other "
+        "runners stop answering a thread that only runners write in",
+    )
     created_at: datetime
     last_seen_at: datetime | None = None
 
@@ -381,6 +386,43 @@ class Readiness(Model):
 
     ready: bool
     checks: list[Check]
+
+
+# files
+
+
+class File(Model):
+    """A file shared in a channel or DM: its bytes are stored once per content, named by
+    their SHA-256, and it is attached to the message that shared it."""
+
+    id: int
+    name: str = Field(description="the file name, cleaned of folders and control characters")
+    channel: str = Field(description="the channel, or the DM (`dm:a:b`), it was shared in")
+    content_type: str = Field(description="the media type the uploader gave or its name implies")
+    size: int = Field(description="bytes")
+    sha256: str = Field(description="SHA-256 of the content, lowercase hex")
+    uploader: str = Field(description="stamped by the hub from the credential")
+    message_id: int | None = Field(
+        default=None, description="the message that shared it (null while it is being recorded)"
+    )
+    created_at: datetime
+
+
+class FilePage(Model):
+    """A page of files, newest first."""
+
+    files: list[File]
+    cursor: int = Field(description="the id of the last file returned: pass as `before` for older")
+    has_more: bool
+
+
+class FileLink(Model):
+    """A signed link to a file: it works without a key until ``expires_at``, and stops
+    working sooner if the file is deleted or the hub secret rotated."""
+
+    file_id: int
+    path: str = Field(description="the link's path on the hub: `/api/v1/files/{id}/signed?…`")
+    expires_at: datetime
 
 
 # hooks and news

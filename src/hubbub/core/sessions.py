@@ -90,6 +90,21 @@ class SessionService:
         await self._store.rotate_hub_secret(secrets.token_urlsafe(48))
         self._secret = None
 
+    async def signature(self, purpose: str, value: str) -> str:
+        """The hub secret's signature of ``value`` for ``purpose`` (a signed file link…)."""
+        return _mac(await self.secret(), purpose, value)
+
+    async def is_signed(self, purpose: str, value: str, signature: str) -> bool:
+        """Whether ``signature`` is the hub secret's for ``value`` and ``purpose`` (the
+        secret re-read once, in case another process rotated it)."""
+        if not signature or len(signature) > MAX_TOKEN or not signature.isascii():
+            return False
+        for fresh in (False, True):
+            expected = _mac(await self.secret(fresh=fresh), purpose, value)
+            if hmac.compare_digest(expected, signature):
+                return True
+        return False
+
     async def _sign(self, purpose: str, token: str) -> str:
         return f"{token}.{_mac(await self.secret(), purpose, token)}"
 

@@ -21,6 +21,7 @@ from hubbub.core.models import (
     ChannelSummary,
     ChannelVisibility,
     DeliveryStatus,
+    File,
     InboxItem,
     InboxKind,
     Integration,
@@ -113,6 +114,7 @@ class AgentChanges:
     status: str | None = None
     status_note: str | None = None
     visibility: str | None = None
+    runner: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +334,52 @@ class SessionNews:
     seen: int
     used_at: datetime | None
     items: list[InboxItem]
+
+
+# files
+
+
+@dataclass(frozen=True, slots=True)
+class NewFile:
+    """A file to record once its blob is written: the blob, its hash and size, the file's
+    name and type, the uploader's machine (whose files may hold at most ``quota`` bytes with
+    this one; 0: no quota) and the message that shares it. The message's metadata, and its
+    content when it has none, are filled in by the store from the recorded file (see
+    :func:`hubbub.core.files.attachment`)."""
+
+    blob_id: int
+    sha256: str
+    size: int
+    name: str
+    content_type: str
+    machine: str
+    quota: int
+    message: NewMessage
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file with what reading it needs: its channel's id and shape (who may see it), its
+    blob and how many chunks that holds."""
+
+    file: File
+    channel_id: int
+    channel_kind: ChannelKind
+    channel_visibility: ChannelVisibility
+    blob_id: int
+    chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileQuery:
+    """Filters for listing files, newest first, only those ``viewer_id`` may see: a channel,
+    ids below ``before``, a name containing ``name`` (case-insensitive)."""
+
+    viewer_id: int
+    channel_id: int | None = None
+    name: str | None = None
+    before: int | None = None
+    limit: int = 50
 
 
 class Store(Protocol):
@@ -604,6 +652,54 @@ class Store(Protocol):
 
     async def task_events(self, task_id: int, after: int, limit: int) -> list[StoredEvent]:
         """The task's events after ``after``, oldest first."""
+        ...
+
+    # files
+    async def begin_blob(self) -> int:
+        """A new loose blob for an upload's chunks."""
+        ...
+
+    async def append_chunk(self, blob_id: int, n: int, data: bytes) -> None:
+        """Write chunk ``n`` of a loose blob (one small write); :class:`Conflict`
+        (``upload_expired``) once the blob was let go."""
+        ...
+
+    async def record_file(self, new: NewFile) -> File:
+        """Record a file and its message, sealing its blob (or sharing one of the same
+        content), with ``file.shared``, in one write; over the quota is :class:`TooLarge`
+        (``quota_exceeded``) and writes nothing."""
+        ...
+
+    async def let_go_blob(self, blob_id: int) -> None:
+        """Give up a loose blob, to be freed."""
+        ...
+
+    async def free_blobs(self, stale_before: datetime, limit: int) -> int:
+        """Free up to ``limit`` chunks of a blob let go (or loose and untouched since
+        ``stale_before``); 0 when there is nothing left to free."""
+        ...
+
+    async def file(self, file_id: int) -> StoredFile | None: ...
+    async def file_chunk(self, blob_id: int, n: int) -> bytes | None:
+        """Chunk ``n`` of a blob (``None``: freed meanwhile)."""
+        ...
+
+    async def files(self, query: FileQuery) -> list[File]: ...
+    async def files_of_messages(self, message_ids: Sequence[int]) -> list[File]:
+        """The files attached to these messages, oldest first."""
+        ...
+
+    async def machine_file_bytes(self, machine: str) -> int:
+        """The bytes the files uploaded from ``machine`` hold."""
+        ...
+
+    async def delete_file(self, file_id: int) -> File | None:
+        """Delete a file (``file.deleted``); its blob is let go with its last reference.
+        Deleting a message deletes its files the same way."""
+        ...
+
+    async def expired_files(self, before: datetime, limit: int) -> list[int]:
+        """Ids of files shared before ``before``, oldest first."""
         ...
 
     # integrations and webhooks

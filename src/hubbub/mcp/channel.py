@@ -14,8 +14,8 @@ import mcp_types as types
 from hubbub.client import AsyncClient
 from hubbub.client._async import backoff
 from hubbub.core.errors import Forbidden, HubbubError, InvalidInput, NotFound, Unauthorized
-from hubbub.core.models import Message
-from hubbub.tools.framing import channel_label, frame
+from hubbub.core.models import File, Message
+from hubbub.tools.framing import channel_label, frame, neutralize
 from hubbub.tools.registry import error_text
 
 log = logging.getLogger("hubbub.mcp")
@@ -53,13 +53,36 @@ def event(message: Message, kind: str) -> tuple[str, dict[str, str]]:
     return text, meta
 
 
+async def shared_file(client: AsyncClient, message: Message) -> File | None:
+    """The file a message shared, if it did: named in its metadata and, since anyone may
+    write metadata, confirmed by the hub as attached to that very message."""
+    named = message.metadata.get("file")
+    file_id = named.get("id") if isinstance(named, dict) else None
+    if type(file_id) is not int or file_id < 1:
+        return None
+    try:
+        found = await client.file(file_id)
+    except HubbubError:
+        return None
+    return found if found.message_id == message.id else None
+
+
 async def deliver(client: AsyncClient, notify: Notify, data: dict[str, Any]) -> None:
-    """Fetch the message an ``inbox.item`` event names and push it."""
+    """Fetch the message an ``inbox.item`` event names and push it, with the file it shared
+    (``file.shared``) named in its meta attributes."""
     try:
         message = await client.message(int(data["message_id"]))
     except NotFound:
         return  # deleted, or no longer readable: nothing to show
     content, meta = event(message, str(data.get("kind", "dm")))
+    file = await shared_file(client, message)
+    if file is not None:
+        meta["file_id"] = str(file.id)
+        meta["file_name"] = neutralize(file.name)
+        content += (
+            f"\n(it shares file {file.id}, {neutralize(file.name)!r}, {file.size} bytes: "
+            "get it with hubbub_file)"
+        )
     await notify(content, meta)
 
 

@@ -24,6 +24,7 @@ from hubbub.server import endpoints, openapi, problems, routes
 from hubbub.server.bodylimit import BodyLimit
 from hubbub.server.dispatch import HubApp, RouteTable
 from hubbub.server.provision import provision
+from hubbub.server.uploads import UPLOAD_PATHS
 from hubbub.server.webhooks import HttpPoster
 from hubbub.settings import Settings
 from hubbub.store import open_store
@@ -102,7 +103,12 @@ def create_app(
             await poster.aclose()
             await hub.close()
 
-    body_limit = functools.partial(BodyLimit, max_bytes=cfg.max_body_bytes)
+    body_limit = functools.partial(
+        BodyLimit,
+        max_bytes=cfg.max_body_bytes,
+        uploads=UPLOAD_PATHS,
+        max_upload_bytes=cfg.max_file_bytes + cfg.max_body_bytes,
+    )
     app = HubApp(
         api=RouteTable(runners),
         limit=body_limit,

@@ -34,6 +34,7 @@ from pydantic_core import CoreSchema
 
 from hubbub.core import names, values
 from hubbub.core.feed import EVENT_TYPE
+from hubbub.core.files import DEFAULT_TTL, MAX_TTL
 from hubbub.core.hooks import SESSION_FIELDS as HOOK_SESSION_FIELDS
 from hubbub.core.integrations import MAX_DEDUPE_KEY, MAX_RATE
 from hubbub.core.limits import Limits
@@ -278,6 +279,7 @@ class ProfileBody(Body):
     status: AgentStatus | None = None
     status_note: Annotated[str, MaxLen(200)] | None = None
     visibility: AgentVisibility | None = None
+    runner: bool | None = Field(None, description="Mark the agent as an always-on runner (or not).")
 
 
 class HeartbeatBody(Body):
@@ -525,6 +527,12 @@ class NewsBody(Body):
     )
 
 
+class LinkBody(Body):
+    ttl_seconds: Annotated[int, Ge(1), Le(MAX_TTL), WHOLE] = Field(
+        DEFAULT_TTL, description="How long the link works, in seconds (at most a day)."
+    )
+
+
 # ---- query strings -----------------------------------------------------------------------
 
 
@@ -627,6 +635,47 @@ class TasksQuery(Query):
 class HistoryQuery(Query):
     after: Cursor = Field(0, description="Only events after this sequence.")
     limit: Limit = Field(100, description="How many events.")
+
+
+FileTarget = Annotated[str, rule(pattern=_padded(f"(?:#?{CHANNEL}|@{AGENT})"))]
+Sha256 = Annotated[str, rule(pattern="^[0-9a-fA-F]{64}$")]
+
+
+class UploadQuery(Query):
+    to: FileTarget = Field(
+        description="Where to share the file: `#channel` (or the bare name) or `@agent` (a DM)."
+    )
+    name: Annotated[str, MaxLen(1000)] | None = Field(
+        None,
+        description="The file name (a form's file part names its own): folders and control "
+        "characters are dropped, and it is cut to 255 characters.",
+    )
+    message: LongText | None = Field(
+        None,
+        description="The text of the message that shares it (else one naming the file); a "
+        "form's `message` field wins.",
+    )
+    sha256: Sha256 | None = Field(
+        None, description="The content's SHA-256: the upload is refused if it differs."
+    )
+
+
+class FilesQuery(Query):
+    channel: Annotated[str, rule(pattern=f"^#?{CHANNEL_REF}$")] | None = Field(
+        None, description="Only files of this channel (or @agent DM)."
+    )
+    name: Annotated[str, MaxLen(255)] | None = Field(
+        None, description="Only files whose name holds this text (any case)."
+    )
+    before: Id | None = Field(None, description="Only files with a lower id (older).")
+    limit: Limit = Field(50, description="How many files.")
+
+
+class SignedQuery(Query):
+    expires: Annotated[int, Ge(0), Le(MAX_ID), WHOLE] = Field(
+        description="When the link stops working, in seconds since the epoch."
+    )
+    signature: Annotated[str, MaxLen(200)] = Field(description="The hub's signature of the link.")
 
 
 class Health(BaseModel):

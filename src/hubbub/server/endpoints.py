@@ -110,6 +110,11 @@ class Endpoint:
     beyond those its auth, path, query and body imply."""
     scope: str | None = None
     guard: Guard | None = None
+    consumes: dict[str, Any] | None = None
+    """A body that is not JSON (a file), read by the handler itself: its OpenAPI content,
+    by media type."""
+    produces: dict[str, Any] | None = None
+    """An answer that is not JSON (a file): its OpenAPI content, by media type."""
 
     @property
     def operation_id(self) -> str:
@@ -136,6 +141,8 @@ class Routes:
         errors: dict[int, str] | None = None,
         scope: str | None = None,
         guard: Guard | None = None,
+        consumes: dict[str, Any] | None = None,
+        produces: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         # A route open to integration tokens names a known scope and guards what it touches.
         if scope is not None and (scope not in SCOPES or guard is None):
@@ -162,6 +169,8 @@ class Routes:
                     errors=errors or {},
                     scope=scope,
                     guard=guard,
+                    consumes=consumes,
+                    produces=produces,
                 )
             )
             return handler

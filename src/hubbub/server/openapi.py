@@ -109,7 +109,7 @@ def statuses(endpoint: Endpoint) -> dict[int, str]:
     for applies, more in (
         (bool(endpoint.path_params), BY_PATH),
         (endpoint.query is not None, BY_QUERY),
-        (endpoint.body is not None, BY_BODY),
+        (endpoint.body is not None or endpoint.consumes is not None, BY_BODY),
     ):
         if applies:
             for status, text in more.items():
@@ -236,7 +236,9 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
         }
         for h in endpoint.headers
     ]
-    if isinstance(endpoint.response, type) and issubclass(endpoint.response, Response):
+    if endpoint.produces is not None:
+        content = endpoint.produces
+    elif isinstance(endpoint.response, type) and issubclass(endpoint.response, Response):
         content = {"text/event-stream": {"schema": SSE_EVENT}}
     else:
         content = {"application/json": {"schema": schemas.ref(endpoint.response)}}
@@ -272,6 +274,8 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
             "required": required,
             "content": {"application/json": {"schema": reference}},
         }
+    if endpoint.consumes is not None:
+        operation["requestBody"] = {"required": True, "content": endpoint.consumes}
     return operation
 
 

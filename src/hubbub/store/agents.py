@@ -25,7 +25,7 @@ ENSURE = Query(
 UPDATE = Query(
     lambda d: (
         "UPDATE agents SET label = :label, status = :status, status_note = :status_note, "
-        f"visibility = :visibility, tags = {d.json_param('tags')}, "
+        f"visibility = :visibility, runner = :runner, tags = {d.json_param('tags')}, "
         f"capabilities = {d.json_param('capabilities')}, updated_at = :now "
         "WHERE id = :id RETURNING *"
     )
@@ -61,8 +61,9 @@ SEARCH = Query(
    ORDER BY {d.by_name("name")}"""
     )
 )
-PROFILE = ("label", "tags", "capabilities", "status", "status_note", "visibility")
+PROFILE = ("label", "tags", "capabilities", "status", "status_note", "visibility", "runner")
 LISTS = ("tags", "capabilities")
+FLAGS = ("runner",)  # stored as 0 or 1; false is a value, not a cleared field
 
 
 def _found(row: Row | None, agent_id: int) -> Agent:
@@ -94,13 +95,17 @@ async def ensure(conn: Session, name: str, machine: str, kind: AgentKind) -> Age
 async def update(conn: Session, agent_id: int, changes: AgentChanges) -> Agent:
     agent = await by_id(conn, agent_id)
     given = {c: getattr(changes, c) for c in PROFILE if getattr(changes, c) is not None}
-    wanted = {c: sorted(set(v)) if c in LISTS else v or None for c, v in given.items()}
+    wanted = {
+        c: sorted(set(v)) if c in LISTS else v if c in FLAGS else v or None
+        for c, v in given.items()
+    }
     # Only real changes are written and announced: a repeated heartbeat is silent.
     fields = {column for column, value in wanted.items() if getattr(agent, column) != value}
     if not fields:
         return agent
     profile = {column: getattr(agent, column) for column in PROFILE} | wanted
     profile.update((column, rows.dumps(profile[column])) for column in LISTS)
+    profile.update((column, int(profile[column])) for column in FLAGS)
     agent = _found(await conn.row(UPDATE, id=agent_id, now=now_us(), **profile), agent_id)
     await _announce(conn, agent, status_changed=bool(fields & {"status", "status_note"}))
     return agent

@@ -11,9 +11,10 @@
 The header names every table with its columns and row count; each row line holds one row's
 values in those columns' order, every table's rows together and in header order; the trailer
 repeats the counts, carries the source's id counters and the SHA-256 of every line before it.
-Values are as stored: times in integer microseconds, JSON columns as their JSON text. An
-import refuses a file whose trailer is missing (truncated), whose checksum or counts differ
-(damaged), or whose schema is not this build's, and commits nothing unless it all checks.
+Values are as stored: times in integer microseconds, JSON columns as their JSON text,
+files' bytes as base64. An import refuses a file whose trailer is missing (truncated), whose
+checksum or counts differ (damaged), or whose schema is not this build's, and commits nothing
+unless it all checks.
 
 A hub no longer takes text holding NUL (U+0000), which PostgreSQL cannot store; an export of
 an older SQLite hub may still hold some. An import replaces each with U+FFFD, in text and in
@@ -22,6 +23,7 @@ JSON text alike, and says how many it replaced in which column (:attr:`Moved.rep
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
 import hashlib
@@ -39,7 +41,7 @@ from hubbub.core import values
 from hubbub.core.errors import Conflict, HubbubError, InvalidInput
 from hubbub.store import transfer
 from hubbub.store.migrations import Migration
-from hubbub.store.transfer import BATCH, SEEDED, TABLES, Conn, Direct, Row, Table
+from hubbub.store.transfer import SEEDED, TABLES, Conn, Direct, Row, Table
 
 FORMAT = "hubbub-export"
 VERSION = 1
@@ -52,6 +54,8 @@ JSON_COLUMNS = {
     "events": ("payload",),
 }
 """The columns that hold JSON text, by table, where ``\u0000`` escapes are NULs too."""
+BINARY_COLUMNS = {"blob_chunks": ("data",)}
+"""The columns that hold bytes (files' chunks), by table: base64 text in the file."""
 
 Source = Iterable[bytes]
 """Where an import comes from: the lines of a file, of gzip, of stdin."""
@@ -123,7 +127,10 @@ async def export(db: Direct, out: Sink, progress: Progress | None = None) -> Mov
         counts = dict.fromkeys(TABLES, 0)
         for table in tables:
             prefix = b'{"t":' + orjson.dumps(table.name) + b',"r":'
+            binary = _binary(table.name, table.columns)
             async for batch in transfer.rows(conn, table):
+                if binary:
+                    batch = [_encoded(row, binary) for row in batch]
                 try:
                     line(b"".join(prefix + orjson.dumps(row) + b"}\n" for row in batch))
                 except TypeError as error:  # a value JSON cannot hold (SQLite bytes)
@@ -136,6 +143,19 @@ async def export(db: Direct, out: Sink, progress: Progress | None = None) -> Mov
     trailer = {"end": True, "counts": counts, "counters": counters, "sha256": digest.hexdigest()}
     out.write(orjson.dumps(trailer) + b"\n")
     return Moved(schema, counts)
+
+
+def _binary(table: str, columns: tuple[str, ...]) -> list[int]:
+    """The positions of ``table``'s byte columns among ``columns``."""
+    return [columns.index(c) for c in BINARY_COLUMNS.get(table, ()) if c in columns]
+
+
+def _encoded(row: Row, binary: list[int]) -> list[Any]:
+    """A row with its bytes as base64 text."""
+    found = list(row)
+    for index in binary:
+        found[index] = base64.b64encode(bytes(found[index])).decode()
+    return found
 
 
 def opened(raw: IO[bytes]) -> Source:
@@ -279,9 +299,14 @@ async def _fill(
                 row[index], count = values.replace_nul(value, json=json)
                 if count:
                     replaced[f"{table}.{column}"] = replaced.get(f"{table}.{column}", 0) + count
+        for index in _binary(table, columns[table]):
+            try:
+                row[index] = base64.b64decode(row[index], validate=True)
+            except (TypeError, ValueError):
+                raise bad(f"line {number}: {table}'s bytes are not base64") from None
         batch.append(row)
         counts[table] += 1
-        if len(batch) >= BATCH:
+        if len(batch) >= transfer.batch_size(table):
             await flush()
     await flush()
     if trailer is None:

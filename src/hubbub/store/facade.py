@@ -16,6 +16,7 @@ from hubbub.store import (
     agents,
     channels,
     events,
+    files,
     inbox,
     integrations,
     keys,
@@ -219,6 +220,25 @@ class SqlStore:
     next_lease_expiry = _lookup(tasks.next_expiry)
     task_events = _read(tasks.history)
     tasks = _read(tasks.search)
+
+    # files
+    begin_blob = _write(files.begin)
+    append_chunk = _write(files.append)
+    record_file = _write(files.record)
+    let_go_blob = _write(files.let_go)
+    file = _lookup(files.by_id)
+    file_chunk = _read(files.chunk)
+    files_of_messages = _read(files.of_messages)
+    machine_file_bytes = _read(files.machine_bytes)
+    delete_file = _write(files.delete)
+
+    async def free_blobs(self, stale_before: datetime, limit: int) -> int:
+        return await self.db.write(files.free, to_us(stale_before), limit)
+
+    async def expired_files(self, before: datetime, limit: int) -> list[int]:
+        return await self.db.read(files.expired, to_us(before), limit)
+
+    files = _read(files.search)  # last: it hides the module
 
     # integrations and webhooks
     create_integration = _write(integrations.create)

@@ -6,7 +6,7 @@ from hubbub.core import events
 from hubbub.core.errors import NotFound
 from hubbub.core.models import InboxKind, Message, PostResult
 from hubbub.core.store import MessageEdit, NewMessage
-from hubbub.store import channels, rows
+from hubbub.store import channels, files, rows
 from hubbub.store import events as event_log
 from hubbub.store.dialect import Dialect
 from hubbub.store.sql import Query, Session
@@ -186,6 +186,7 @@ async def delete(conn: Session, message_id: int) -> Message:
         events.MESSAGE_DELETED, message, await _channel_id(conn, message_id)
     )
     await event_log.append(conn, [deleted])
+    await files.detach(conn, message_id)  # what it shared goes with it
     return message
 
 

@@ -62,6 +62,7 @@ def agent(row: Row) -> Agent:
         status=row["status"],
         status_note=row["status_note"],
         visibility=row["visibility"],
+        runner=bool(row["runner"]),
         created_at=to_time(row["created_at"]),
         last_seen_at=maybe_time(row["last_seen_at"]),
     )

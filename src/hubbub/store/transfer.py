@@ -52,6 +52,9 @@ TABLES: tuple[str, ...] = (
     "members",
     "messages",
     "inbox",
+    "blobs",
+    "blob_chunks",
+    "files",
     "notice_sessions",
     "tasks",
     "task_keys",
@@ -73,6 +76,16 @@ SEEDED = frozenset({"webhook_cursor"})
 the database not empty."""
 
 BATCH = 2000  # rows read, or written, at a time
+BATCHES = {"blob_chunks": 8}
+"""Tables whose rows are large (a file's chunks, 256 KiB each), read and written fewer at a
+time, so a move holds a few megabytes of them at most."""
+
+
+def batch_size(table: str) -> int:
+    """How many rows of ``table`` a move reads, or writes, at a time."""
+    return BATCHES.get(table, BATCH)
+
+
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}  # each dialect's, as messages name it
 
 
@@ -357,15 +370,17 @@ async def rows(conn: Conn, table: Table) -> AsyncIterator[Sequence[Row]]:
     """The table's rows as tuples, in primary-key order, in batches of :data:`BATCH`."""
     key = await columns(conn, table.name, key=True) or table.columns
     query = f"SELECT {_names(table.columns)} FROM {_name(table.name)} ORDER BY {_names(key)}"
+    size = batch_size(table.name)
     if isinstance(conn, SqliteSession):
         cursor = conn.conn.execute(query)
         cursor.row_factory = None  # plain tuples
-        while batch := cursor.fetchmany(BATCH):
+        while batch := cursor.fetchmany(size):
             yield batch
     else:
         async with conn.conn.cursor(name="hubbub_export", row_factory=tuple_row) as named:
+            named.itersize = size
             await named.execute(query)
-            while found := await named.fetchmany(BATCH):
+            while found := await named.fetchmany(size):
                 yield found
 
 

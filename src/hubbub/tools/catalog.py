@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubbub.tools import directory, guide, inbox, messaging, tasks
+from hubbub.tools import directory, files, guide, inbox, messaging, tasks
 from hubbub.tools.registry import Tool
 
 ALL: list[Tool[Any, Any]] = [
@@ -17,6 +17,7 @@ ALL: list[Tool[Any, Any]] = [
     inbox.ACK,
     inbox.WAIT,
     messaging.SEARCH,
+    files.FILE,
     tasks.TASKS,
     tasks.CLAIM,
     tasks.COMPLETE,
@@ -44,4 +45,7 @@ ALL: list[Tool[Any, Any]] = [
     tasks.FAIL_TASK,
     tasks.RELEASE_TASK,
     tasks.CANCEL_TASK,
+    files.UPLOAD,
+    files.FILE_LINK,
+    files.FILES,
 ]

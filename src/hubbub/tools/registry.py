@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
@@ -106,6 +106,21 @@ def wait_setting(environ: Mapping[str, str] | None = None) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """An image a result carries: its media type and its bytes in base64."""
+
+    mime_type: str
+    data: str
+
+
+@runtime_checkable
+class Pictured(Protocol):
+    """A result that carries an image beside its text (MCP sends it as image content)."""
+
+    def picture(self) -> Image | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class ToolResult:
     """A tool call's outcome: the structured result and its text, or an error message."""
 
@@ -114,6 +129,8 @@ class ToolResult:
     is_error: bool
     news: str | None = None
     """The line of inbox news, also at the end of ``text``."""
+    image: Image | None = None
+    """An image to show beside the text (where the protocol has a place for one)."""
 
 
 def tools(surface: Surface = "compact") -> list[Tool[Any, Any]]:
@@ -159,7 +176,8 @@ async def invoke(
     except HubbubError as error:
         return await _with_news(tool, ctx, ToolResult(None, error_text(error), True))
     structured = out.model_dump(mode="json", exclude_none=True)
-    return await _with_news(tool, ctx, ToolResult(structured, tool.render(out), False))
+    image = out.picture() if isinstance(out, Pictured) else None
+    return await _with_news(tool, ctx, ToolResult(structured, tool.render(out), False, image=image))
 
 
 async def _with_news(tool: Tool[Any, Any], ctx: ToolContext, result: ToolResult) -> ToolResult:
@@ -171,7 +189,7 @@ async def _with_news(tool: Tool[Any, Any], ctx: ToolContext, result: ToolResult)
     line = await news_line(ctx.client, ctx.news, tool.name, result.structured)
     if line is None:
         return result
-    return ToolResult(result.structured, f"{result.text}\n\n{line}", result.is_error, line)
+    return replace(result, text=f"{result.text}\n\n{line}", news=line)
 
 
 def invalid_arguments(tool: Tool[Any, Any], error: ValidationError) -> str:

@@ -62,7 +62,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
-                    headers[name] = value
+                    headers.setdefault(name, value)  # a file keeps its stricter sandbox
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -94,9 +94,15 @@ async def writer(request: Request) -> Viewer:
     if sent is None and _is_form(request):
         value = (await request.form()).get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
+    await check_csrf(request, sent)
+    return found
+
+
+async def check_csrf(request: Request, sent: str | None) -> None:
+    """Refuse a change without the CSRF token of the session :func:`viewer` found (for a
+    route that reads the token from its own body, as an upload does)."""
     session: StoredSession = getattr(request.state, _SESSION)
     await _hub(request).sessions.check_csrf(session, sent)
-    return found
 
 
 def _is_form(request: Request) -> bool:

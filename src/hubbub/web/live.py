@@ -26,7 +26,7 @@ from hubbub.core.errors import Forbidden, HubbubError, InvalidInput, NotFound, U
 from hubbub.core.events import StoredEvent
 from hubbub.core.feed import FellBehind
 from hubbub.core.hub import Hub
-from hubbub.core.models import Agent, Message, Task
+from hubbub.core.models import Agent, File, Message, Task
 from hubbub.server import problems
 from hubbub.settings import Settings
 from hubbub.web.auth import COOKIE, LoginRequired, viewer
@@ -101,6 +101,13 @@ async def _channel(hub: Hub, event: StoredEvent) -> tuple[str, str]:
     return "channel", fragment("partials/side_channel.html", entry=line)
 
 
+async def _file(hub: Hub, event: StoredEvent) -> tuple[str, str]:
+    file = File.model_validate(event.payload["file"])
+    if event.type == events.FILE_DELETED:
+        return event.type, f'<i data-gone="{file.id}"></i>'
+    return "file", fragment("partials/file.html", file=file)
+
+
 RENDERERS: dict[str, Render] = {
     events.MESSAGE_POSTED: _message,
     events.MESSAGE_EDITED: _message,
@@ -110,6 +117,8 @@ RENDERERS: dict[str, Render] = {
     events.INBOX_ITEM: _inbox,
     events.INBOX_ACKED: _acked,
     events.CHANNEL_CREATED: _channel,
+    events.FILE_SHARED: _file,
+    events.FILE_DELETED: _file,
 }
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from hubbub.web import live
-from hubbub.web.pages import activity, admin, agents, channels, search, tasks
+from hubbub.web.pages import activity, admin, agents, channels, files, search, tasks
 
 
 def routes() -> list[BaseRoute]:
     """Every page route."""
     return [
         *channels.routes(),
+        *files.routes(),
         *agents.routes(),
         *tasks.routes(),
         *search.routes(),

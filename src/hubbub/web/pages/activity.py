@@ -34,6 +34,7 @@ async def activity(request: Request, who: Viewer) -> Response:
         live_after=after,
         messages=shown,
         authors=await authors(hub, shown),
+        files=await hub.files.attached([m.id for m in shown]),
     )
 
 

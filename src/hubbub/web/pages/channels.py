@@ -102,6 +102,7 @@ async def channel_page(request: Request, who: Viewer) -> Response:
         partial=partial,
         thread=thread,
         authors=await authors(hub, shown),
+        files=await hub.files.attached([m.id for m in shown]),
     )
 
 
@@ -119,6 +120,7 @@ async def older(request: Request, who: Viewer) -> Response:
         me=who.agent.name,
         csrf=who.csrf_token,
         authors=await authors(hub, found.messages),
+        files=await hub.files.attached([m.id for m in found.messages]),
     )
     return Response(html, media_type="text/html")
 
@@ -137,6 +139,7 @@ async def thread_part(request: Request, who: Viewer) -> Response:
         me=who.agent.name,
         csrf=who.csrf_token,
         authors=await authors(hub, [thread.root, *thread.replies]),
+        files=await hub.files.attached([m.id for m in [thread.root, *thread.replies]]),
     )
     return Response(html, media_type="text/html")
 
@@ -149,6 +152,7 @@ async def message_fragment(hub: Hub, message: Message, who: Viewer) -> str:
         me=who.agent.name,
         csrf=who.csrf_token,
         authors=await authors(hub, [message]),
+        files=await hub.files.attached([message.id]),
     )
 
 

@@ -13,9 +13,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hubbub.core.errors import HubbubError, InvalidInput
+from hubbub.core.files import human_size
 from hubbub.core.hub import Hub
+from hubbub.server import downloads
 from hubbub.web import markdown, templating
-from hubbub.web.auth import Viewer, viewer, writer
+from hubbub.web.auth import Viewer, check_origin, viewer, writer
 from hubbub.web.pages.sidebar import Sidebar, sidebar
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -40,6 +42,8 @@ def _install(env: Environment) -> Environment:
     if "markdown" not in env.filters:
         env.filters["markdown"] = markdown.render
         env.filters["snippet"] = markdown.snippet
+        env.filters["filesize"] = human_size
+        env.tests["previewable"] = lambda content_type: content_type in downloads.IMAGES
     return env
 
 
@@ -51,6 +55,7 @@ def environment() -> Environment:
 def fragment(template: str, **context: Any) -> str:
     """A partial template rendered to a string, with no request: the same for every viewer."""
     context.setdefault("authors", {})
+    context.setdefault("files", {})
     context.setdefault("me", None)
     context.setdefault("csrf", None)
     return environment().get_template(template).render(**context)
@@ -76,6 +81,7 @@ async def page(
     environment()
     side: Sidebar = await sidebar(hub_of(request), who, current=current)
     context.setdefault("authors", {})
+    context.setdefault("files", {})
     context.setdefault("live_channel", None)
     context.setdefault("member", False)
     return templating.render(
@@ -158,6 +164,23 @@ def action(handler: Callable[[Request, Viewer], Awaitable[Response]]) -> Handler
     async def run(request: Request) -> Response:
         try:
             return await handler(request, await writer(request))
+        except HubbubError as error:
+            return await _refused(request, error)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def streamed(handler: Callable[[Request, Viewer], Awaitable[Response]]) -> Handler:
+    """A state-changing route that streams its body (an upload): the session and the page's
+    origin checked first, the CSRF token by the handler, since it may come inside that body;
+    a refusal changes nothing and says why, as :func:`action` does."""
+
+    async def run(request: Request) -> Response:
+        try:
+            check_origin(request)
+            return await handler(request, await viewer(request))
         except HubbubError as error:
             return await _refused(request, error)
 

@@ -126,9 +126,15 @@
   if (pill) pill.addEventListener("click", () => { toBottom(stream); unseen = 0; showPill(); });
 
   // ---- placing what arrives ----
+  // A message's new rendering (an edit) carries no files: it keeps those already shown.
+  const keepFiles = (old, node) => {
+    const shown = $(".files", old);
+    const fresh = $(".files", node);
+    if (shown && fresh && !fresh.children.length) fresh.replaceWith(shown);
+  };
   const place = (list, node, scroller) => {
     const existing = $(`#${node.id}`, list);
-    if (existing) { existing.replaceWith(node); return false; }
+    if (existing) { keepFiles(existing, node); existing.replaceWith(node); return false; }
     const empty = $(".empty", list);
     if (empty) empty.remove();
     const id = Number(node.dataset.id);
@@ -170,9 +176,20 @@
     if (activity) {
       const copy = node.cloneNode(true);
       const old = $(`#${copy.id}`, activity);
-      if (old) old.replaceWith(copy);
-      else activity.prepend(copy);
+      if (old) { keepFiles(old, copy); old.replaceWith(copy); } else activity.prepend(copy);
     }
+  };
+  // A shared file joins its message wherever that message is shown; a deleted one leaves.
+  const onFile = (html) => {
+    const node = parse(html);
+    if (!node) return;
+    $$(`.msg[data-id="${CSS.escape(node.dataset.message)}"] .files`).forEach((box) => {
+      if (!$(`[data-file="${CSS.escape(node.dataset.file)}"]`, box)) box.append(node.cloneNode(true));
+    });
+  };
+  const onFileGone = (html) => {
+    const node = parse(html);
+    if (node) $$(`[data-file="${CSS.escape(node.dataset.gone)}"]`).forEach((el) => el.remove());
   };
   const onTask = (html) => {
     const node = parse(html);
@@ -223,7 +240,7 @@
   const handlers = {
     "message.posted": onMessage, "message.edited": onMessage, "message.deleted": onMessage,
     task: onTask, agent: onAgent, "inbox.item": onInbox, "inbox.acked": onAcked,
-    channel: onChannel,
+    channel: onChannel, file: onFile, "file.deleted": onFileGone,
   };
   const connect = () => {
     const query = new URLSearchParams({ after: lastId || "" });
@@ -269,7 +286,8 @@
     const mode = form.dataset.fetch;
     if (!mode) return;
     event.preventDefault();
-    const body = new URLSearchParams(new FormData(form));
+    // A file goes as the form it is (multipart); everything else as URL-encoded fields.
+    const body = mode === "upload" ? new FormData(form) : new URLSearchParams(new FormData(form));
     showError(form, "");
     let response;
     try {
@@ -280,8 +298,10 @@
     }
     if (!response.ok) { showError(form, await problem(response)); return; }
     const html = await response.text();
-    if (mode === "compose") {
+    if (mode === "compose" || mode === "upload") {
       form.reset();
+      const panel = mode === "upload" && form.closest("details");
+      if (panel) panel.open = false;
       if (html.trim()) onMessage(html, "message.posted");
       const box = $("textarea", form);
       if (box) box.focus();
