@@ -170,6 +170,7 @@ def run(
             format="%(asctime)s %(message)s",
             datefmt="%Y-%m-%dT%H:%M:%S",
         )
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
         with exclusive(options.agent):
             asyncio.run(_serve(options, harness))
 
