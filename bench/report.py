@@ -9,6 +9,7 @@ import platform
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from bench.load import WrkRun
 from bench.postgres import PostgresResults
 from bench.postgres_report import ratios
 from bench.posts import PostRun
-from bench.reads import ReadResults
+from bench.reads import Latency, ReadResults
 from bench.realtime import RealtimeResults
 from bench.runner import RunnerResults
 from bench.sqlite_inserts import InsertRate
@@ -211,6 +212,23 @@ def _pct(value: float, ceiling: float | None) -> str:
 
 def _times(value: float, floor: float) -> str:
     return f"{value / floor:.1f}x" if floor > 0 else "-"
+
+
+def latency_table(title: str, timings: Iterable[Latency], digits: int = 2) -> Table:
+    """One row per kind of request: samples, p50, p95 and p99 in milliseconds, and detail."""
+    table = Table(title=title, title_justify="left")
+    for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
+        table.add_column(column, justify="left" if column in ("what", "detail") else "right")
+    for t in timings:
+        table.add_row(
+            t.name,
+            str(t.samples),
+            f"{t.p50_ms:.{digits}f}",
+            f"{t.p95_ms:.{digits}f}",
+            f"{t.p99_ms:.{digits}f}",
+            t.detail,
+        )
+    return table
 
 
 def print_throughput(results: Results, out: Console) -> None:
@@ -476,19 +494,7 @@ def print_hook_tables(hooks: HookResults, out: Console) -> None:
     for title, timings in titles:
         if not timings:
             continue
-        table = Table(title=title, title_justify="left")
-        for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
-            table.add_column(column, justify="left" if column in ("what", "detail") else "right")
-        for t in timings:
-            table.add_row(
-                t.name,
-                str(t.samples),
-                f"{t.p50_ms:.1f}",
-                f"{t.p95_ms:.1f}",
-                f"{t.p99_ms:.1f}",
-                t.detail,
-            )
-        out.print(table)
+        out.print(latency_table(title, timings, digits=1))
     for name, reason in hooks.skipped.items():
         out.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
 
@@ -497,19 +503,7 @@ def print_runner_tables(found: RunnerResults, out: Console) -> None:
     """The runner benchmark's table: DM → harness start, harness end → reply."""
     timings = [t for t in (found.start, found.reply) if t is not None]
     if timings:
-        table = Table(title="The always-on runner (stand-in harness)", title_justify="left")
-        for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
-            table.add_column(column, justify="left" if column in ("what", "detail") else "right")
-        for t in timings:
-            table.add_row(
-                t.name,
-                str(t.samples),
-                f"{t.p50_ms:.1f}",
-                f"{t.p95_ms:.1f}",
-                f"{t.p99_ms:.1f}",
-                t.detail,
-            )
-        out.print(table)
+        out.print(latency_table("The always-on runner (stand-in harness)", timings, digits=1))
     for name, reason in found.skipped.items():
         out.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
 
@@ -535,19 +529,8 @@ def print_dashboard_tables(found: DashboardResults, out: Console) -> None:
         f"p99 {lat.p99_ms:.2f} ms ({lat.messages} posts {lat.interval_ms:g} ms apart)",
         highlight=False,
     )
-    table = Table(title="Channel page against the same read (latest 50)", title_justify="left")
-    for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
-        table.add_column(column, justify="left" if column in ("what", "detail") else "right")
-    for t in (found.page, found.rest):
-        table.add_row(
-            t.name,
-            str(t.samples),
-            f"{t.p50_ms:.2f}",
-            f"{t.p95_ms:.2f}",
-            f"{t.p99_ms:.2f}",
-            t.detail,
-        )
-    out.print(table)
+    title = "Channel page against the same read (latest 50)"
+    out.print(latency_table(title, (found.page, found.rest)))
 
 
 def print_file_tables(found: FileResults, out: Console) -> None:
@@ -574,19 +557,7 @@ def print_file_tables(found: FileResults, out: Console) -> None:
         f"(+{both.rss_peak_mib - both.rss_before_mib:.0f} MiB)",
         highlight=False,
     )
-    table = Table(title="Post latency while they run", title_justify="left")
-    for column in ("what", "n", "p50 ms", "p95 ms", "p99 ms", "detail"):
-        table.add_column(column, justify="left" if column in ("what", "detail") else "right")
-    for t in (both.posts_idle, both.posts_loaded):
-        table.add_row(
-            t.name,
-            str(t.samples),
-            f"{t.p50_ms:.2f}",
-            f"{t.p95_ms:.2f}",
-            f"{t.p99_ms:.2f}",
-            t.detail,
-        )
-    out.print(table)
+    out.print(latency_table("Post latency while they run", (both.posts_idle, both.posts_loaded)))
 
 
 def _git() -> str:
