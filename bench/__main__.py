@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -62,56 +63,9 @@ def _throughput(results: Results, workdir: Path) -> None:
     results.http, results.posts = throughput.measure(cfg, workdir / "throughput")
 
 
-def _realtime(results: Results, workdir: Path) -> None:
-    results.realtime = realtime.measure(results.config, workdir)
-
-
-def _reads(results: Results, workdir: Path) -> None:
-    results.reads = reads.measure(results.config, workdir)
-
-
-def _footprint(results: Results, workdir: Path) -> None:
-    results.footprint = footprint.measure(results.config, workdir)
-
-
-def _tasks(results: Results, workdir: Path) -> None:
-    results.tasks = tasks.measure(results.config, workdir)
-
-
 def _postgres(results: Results, workdir: Path) -> None:
     claims = results.tasks.claims if results.tasks else None
     results.postgres = postgres.measure(results.config, workdir, claims)
-
-
-def _hooks(results: Results, workdir: Path) -> None:
-    results.hooks = hooks.measure(results.config, workdir)
-
-
-def _dashboard(results: Results, workdir: Path) -> None:
-    results.dashboard = dashboard.measure(results.config, workdir)
-
-
-def _runner(results: Results, workdir: Path) -> None:
-    results.runner = runner.measure(results.config, workdir)
-
-
-def _show_runner(results: Results, out: Console) -> None:
-    if results.runner is not None:
-        print_runner_tables(results.runner, out)
-
-
-def _files(results: Results, workdir: Path) -> None:
-    results.files = files.measure(results.config, workdir)
-
-
-def _show_files(results: Results, out: Console) -> None:
-    if results.files is not None:
-        print_file_tables(results.files, out)
-
-
-def _show_tasks(results: Results, out: Console) -> None:
-    if results.tasks is not None:
-        print_task_tables(results.tasks, out)
 
 
 def _show_postgres(results: Results, out: Console) -> None:
@@ -119,14 +73,24 @@ def _show_postgres(results: Results, out: Console) -> None:
         print_postgres(results.config, results.postgres, results.http, out)
 
 
-def _show_hooks(results: Results, out: Console) -> None:
-    if results.hooks is not None:
-        print_hook_tables(results.hooks, out)
+def _measured(
+    field: str, measure: Callable[[BenchConfig, Path], Any]
+) -> Callable[[Results, Path], None]:
+    """A part whose module measures on its own, into its own field of the results."""
+
+    def into(results: Results, workdir: Path) -> None:
+        setattr(results, field, measure(results.config, workdir))
+
+    return into
 
 
-def _show_dashboard(results: Results, out: Console) -> None:
-    if results.dashboard is not None:
-        print_dashboard_tables(results.dashboard, out)
+def _shown(field: str, show: Callable[[Any, Console], None]) -> Callable[[Results, Console], None]:
+    """Print a part from its own field of the results."""
+
+    def printed(results: Results, out: Console) -> None:
+        show(getattr(results, field), out)
+
+    return printed
 
 
 # In the order they run: SQLite and HTTP ceilings with the hub's posts, real-time delivery,
@@ -134,15 +98,19 @@ def _show_dashboard(results: Results, out: Console) -> None:
 # files, the always-on runner.
 PARTS = (
     Part("throughput", _throughput, print_throughput),
-    Part("realtime", _realtime, print_realtime),
-    Part("reads", _reads, print_reads),
-    Part("footprint", _footprint, print_footprint),
-    Part("tasks", _tasks, _show_tasks),
+    Part("realtime", _measured("realtime", realtime.measure), print_realtime),
+    Part("reads", _measured("reads", reads.measure), print_reads),
+    Part("footprint", _measured("footprint", footprint.measure), print_footprint),
+    Part("tasks", _measured("tasks", tasks.measure), _shown("tasks", print_task_tables)),
     Part("postgres", _postgres, _show_postgres),
-    Part("hooks", _hooks, _show_hooks),
-    Part("dashboard", _dashboard, _show_dashboard),
-    Part("files", _files, _show_files),
-    Part("runner", _runner, _show_runner),
+    Part("hooks", _measured("hooks", hooks.measure), _shown("hooks", print_hook_tables)),
+    Part(
+        "dashboard",
+        _measured("dashboard", dashboard.measure),
+        _shown("dashboard", print_dashboard_tables),
+    ),
+    Part("files", _measured("files", files.measure), _shown("files", print_file_tables)),
+    Part("runner", _measured("runner", runner.measure), _shown("runner", print_runner_tables)),
 )
 
 
