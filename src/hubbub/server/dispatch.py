@@ -12,6 +12,7 @@ first full match winning.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -51,9 +52,11 @@ class _Path:
 class RouteTable:
     """The endpoints' paths in route order, looked up as Starlette's router would: a path with
     no parameter by a dictionary (its answer per method worked out in advance, earlier
-    parameterised paths included), the others by trying each pattern in order."""
+    parameterised paths included), the others by trying each pattern in order. A path
+    outside the folder every template is in (``/api/v1``) is not looked at further."""
 
     def __init__(self, paths: Mapping[str, Mapping[str, Runner]]) -> None:
+        self._prefix = os.path.commonpath(list(paths)).partition("{")[0]
         compiled = [_Path(template, methods) for template, methods in paths.items()]
         self._patterns = [path for path in compiled if path.convertors]
         self._exact: dict[str, dict[str, Found]] = {}
@@ -72,6 +75,8 @@ class RouteTable:
     def find(self, method: str, path: str) -> Found | None:
         """The runner and path parameters for a request, or ``None`` if no endpoint fully
         matches it (Starlette then answers it, 404 and 405 included)."""
+        if not path.startswith(self._prefix):
+            return None
         if method == "HEAD":
             method = "GET"
         exact = self._exact.get(path)
