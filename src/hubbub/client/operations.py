@@ -57,6 +57,7 @@ def verify(url: str) -> bool:
     return urlsplit(url).scheme != "http" or bool(getproxies())
 
 
+@cache
 def _adapter(kind: Any) -> TypeAdapter[Any]:
     return TypeAdapter(kind)
 
