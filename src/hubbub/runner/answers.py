@@ -8,17 +8,16 @@ content already shared is found and named again rather than shared anew."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import logging
 from functools import partial
 from typing import TYPE_CHECKING
 
-from hubbub.core.errors import Conflict, HubbubError, RateLimited, TooLarge, Unavailable
+from hubbub.core.errors import Conflict, HubbubError, TooLarge
 from hubbub.core.models import File, Task
 from hubbub.runner.harnesses import Answer
-from hubbub.runner.retrying import delay, persist
+from hubbub.runner.retrying import persist
 from hubbub.runner.work import Work
 
 if TYPE_CHECKING:
@@ -121,24 +120,23 @@ class Answers:
         name = f"output-{item_id}.txt"
         data = text.encode()
         digest = hashlib.sha256(data).hexdigest()
-        attempt = 0
-        while True:
-            try:
-                page = await self.client.files(channel=where, name=name, limit=20)
-                for shared in page.files:
-                    if (shared.name, shared.uploader, shared.sha256) == (name, self.agent, digest):
-                        return shared
-                return await self.client.upload(
-                    where,
-                    io.BytesIO(data),
-                    name=name,
-                    message=f"The whole output for inbox item {item_id} ({len(data)} bytes): "
-                    "the answer is cut to the message limit.",
-                    content_type="text/plain; charset=utf-8",
-                )
-            except (Unavailable, RateLimited) as error:
-                await asyncio.sleep(delay(error, attempt))
-                attempt += 1
-            except HubbubError as error:
-                log.warning("item %d: could not share the whole output (%s)", item_id, error)
-                return None
+
+        async def share() -> File:
+            page = await self.client.files(channel=where, name=name, limit=20)
+            for shared in page.files:
+                if (shared.name, shared.uploader, shared.sha256) == (name, self.agent, digest):
+                    return shared
+            return await self.client.upload(
+                where,
+                io.BytesIO(data),
+                name=name,
+                message=f"The whole output for inbox item {item_id} ({len(data)} bytes): "
+                "the answer is cut to the message limit.",
+                content_type="text/plain; charset=utf-8",
+            )
+
+        try:
+            return await persist("share the whole output", share)
+        except HubbubError as error:
+            log.warning("item %d: could not share the whole output (%s)", item_id, error)
+            return None
