@@ -1,6 +1,6 @@
 """Background services of the current user: one description of a long-running command,
 written as a systemd user unit on Linux or a launchd agent on macOS, and the few actions a
-user needs on it (install and enable, status, logs, uninstall).
+user needs on it (install and enable, status, logs, restart, stop, uninstall).
 
 Nothing here knows what the command does: ``hubbub agent install`` describes a runner, and the
 hub's own service can describe ``hubbub serve`` the same way. Units are written with mode 0600,
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import plistlib
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -177,6 +178,10 @@ class Manager:
         """True if a unit for ``name`` is written."""
         return self.path(name).exists()
 
+    def command(self, name: str) -> list[str]:
+        """The command the installed unit of ``name`` runs, read back from it."""
+        raise NotImplementedError
+
     def _need(self, name: str) -> Path:
         found = self.path(name)
         if not found.exists():
@@ -189,6 +194,18 @@ class Manager:
 
     def hint(self, name: str) -> str:
         """The command that does what :meth:`enable` does, for a person to run."""
+        raise NotImplementedError
+
+    def missing(self) -> str | None:
+        """Why this machine's service manager cannot run services now, or ``None``."""
+        return None
+
+    def restart(self, name: str) -> None:
+        """Stop the service if it runs, and start it."""
+        raise NotImplementedError
+
+    def stop(self, name: str) -> None:
+        """Stop the service until the next restart or log-in (it stays installed)."""
         raise NotImplementedError
 
     def remove(self, name: str) -> Path:
@@ -216,6 +233,12 @@ class Systemd(Manager):
     def render(self, service: Service) -> str:
         return systemd_unit(service)
 
+    def command(self, name: str) -> list[str]:
+        text = self._need(name).read_text(encoding="utf-8")
+        line = next((x for x in text.splitlines() if x.startswith("ExecStart=")), "ExecStart=")
+        words = shlex.split(line.removeprefix("ExecStart="))
+        return [word.replace("%%", "%").replace("$$", "$") for word in words]
+
     def enable(self, name: str) -> None:
         self._need(name)
         _checked(["systemctl", "--user", "daemon-reload"])
@@ -223,6 +246,23 @@ class Systemd(Manager):
 
     def hint(self, name: str) -> str:
         return f"systemctl --user daemon-reload && systemctl --user enable --now {name}.service"
+
+    def missing(self) -> str | None:
+        # How systemd itself tells whether it runs (sd_booted): a container or WSL without it
+        # still may have the systemctl program.
+        if not Path("/run/systemd/system").is_dir():
+            return "systemd is not running on this machine"
+        if shutil.which("systemctl") is None:
+            return "systemctl is not installed"
+        return None
+
+    def restart(self, name: str) -> None:
+        self._need(name)
+        _checked(["systemctl", "--user", "restart", f"{name}.service"])
+
+    def stop(self, name: str) -> None:
+        self._need(name)
+        _checked(["systemctl", "--user", "stop", f"{name}.service"])
 
     def remove(self, name: str) -> Path:
         found = self._need(name)
@@ -257,6 +297,10 @@ class Launchd(Manager):
     def render(self, service: Service) -> str:
         return launchd_plist(service, self.log(service.name)).decode()
 
+    def command(self, name: str) -> list[str]:
+        document = plistlib.loads(self._need(name).read_bytes())
+        return [str(word) for word in document.get("ProgramArguments", [])]
+
     def write(self, service: Service) -> Path:
         self.log(service.name).parent.mkdir(parents=True, exist_ok=True)
         return super().write(service)
@@ -271,6 +315,14 @@ class Launchd(Manager):
 
     def hint(self, name: str) -> str:
         return f"launchctl bootstrap {self._domain()} {self.path(name)}"
+
+    def restart(self, name: str) -> None:
+        # A stopped agent is unloaded, which kickstart cannot reach: load it afresh.
+        self.enable(name)
+
+    def stop(self, name: str) -> None:
+        self._need(name)
+        _checked(["launchctl", "bootout", f"{self._domain()}/{LAUNCHD_PREFIX}{name}"])
 
     def remove(self, name: str) -> Path:
         found = self._need(name)

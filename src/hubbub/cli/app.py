@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "tools": "hubbub.cli.tools:app",
     "setup": "hubbub.cli.setup:app",
     "agent": "hubbub.cli.agent:app",
+    "service": "hubbub.cli.service:app",
 }
 
 HELP_FLAGS = frozenset({"--help"})

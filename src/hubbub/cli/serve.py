@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -14,13 +14,15 @@ from hubbub.cli.output import console
 from hubbub.paths import default_config_file
 from hubbub.settings import Settings
 
+Host = Annotated[str | None, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int | None, typer.Option(help="Port (0 picks a free one).")]
+Db = Annotated[str | None, typer.Option(help="SQLite file path, or a postgresql:// URL.")]
+
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (0 picks a free one).")] = None,
-    db: Annotated[
-        str | None, typer.Option(help="SQLite file path, or a postgresql:// URL.")
-    ] = None,
+    host: Host = None,
+    port: Port = None,
+    db: Db = None,
     config_file: Annotated[
         Path | None, typer.Option("--config", help="Client config file to provision.")
     ] = None,
@@ -38,13 +40,30 @@ def serve(
 ) -> None:
     """Run the hub (SQLite, 127.0.0.1:7878 by default). The first start creates the admin key
     and this machine's key and writes the client config."""
-    overrides = {k: v for k, v in {"host": host, "port": port, "db": db}.items() if v is not None}
+    overrides = given(host=host, port=port, db=db)
     if no_provision:
         overrides["provision"] = False
     if no_migrate:
         overrides["migrate"] = False
+    settings = checked_settings(overrides)
+    # As for every command (hubbub.cli.app.main), start-up builds many objects and frees almost
+    # none: the cycle collector waits until the hub answers (serving.run turns it back on).
+    gc.disable()
+    from hubbub.cli import serving
+
+    serving.run(settings, config_file or default_config_file())
+
+
+def given(**options: Any) -> dict[str, Any]:
+    """The options a command was given (those not ``None``)."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def checked_settings(overrides: dict[str, Any]) -> Settings:
+    """The hub's settings from ``overrides`` and the environment; a bad one is reported with
+    the variable that sets it, and the command ends (exit 2)."""
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as error:
         for problem in error.errors():
             where = ".".join(str(p) for p in problem["loc"])
@@ -53,9 +72,3 @@ def serve(
                 highlight=False,
             )
         raise typer.Exit(2) from None
-    # As for every command (hubbub.cli.app.main), start-up builds many objects and frees almost
-    # none: the cycle collector waits until the hub answers (serving.run turns it back on).
-    gc.disable()
-    from hubbub.cli import serving
-
-    serving.run(settings, config_file or default_config_file())
