@@ -19,6 +19,7 @@ from bench import (
     files,
     footprint,
     hooks,
+    operations,
     postgres,
     reads,
     realtime,
@@ -95,7 +96,7 @@ def _shown(field: str, show: Callable[[Any, Console], None]) -> Callable[[Result
 
 # In the order they run: SQLite and HTTP ceilings with the hub's posts, real-time delivery,
 # reads, footprint, tasks, PostgreSQL next to SQLite, hooks and command start, the dashboard,
-# files, the always-on runner.
+# files, the always-on runner, monitoring.
 PARTS = (
     Part("throughput", _throughput, print_throughput),
     Part("realtime", _measured("realtime", realtime.measure), print_realtime),
@@ -111,6 +112,11 @@ PARTS = (
     ),
     Part("files", _measured("files", files.measure), _shown("files", print_file_tables)),
     Part("runner", _measured("runner", runner.measure), _shown("runner", print_runner_tables)),
+    Part(
+        "operations",
+        _measured("operations", operations.measure),
+        _shown("operations", operations.print_operations),
+    ),
 )
 
 

@@ -24,6 +24,7 @@ from bench.files import FileResults
 from bench.footprint import Footprint
 from bench.hooks import HookResults
 from bench.load import WrkRun
+from bench.operations import OperationsResults
 from bench.postgres import PostgresResults
 from bench.postgres_report import ratios
 from bench.posts import PostRun
@@ -52,6 +53,7 @@ class Results:
     dashboard: DashboardResults | None = None
     files: FileResults | None = None
     runner: RunnerResults | None = None
+    operations: OperationsResults | None = None
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
@@ -150,6 +152,15 @@ def targets(results: Results) -> list[Target]:
         found += _realtime_targets(results.realtime)
     if results.hooks is not None:
         found += hook_targets(results.hooks)
+    if results.operations is not None:
+        share = 100 * results.operations.metrics.ratio
+        found.append(Target("posts/s with /metrics scraped 1/s vs not", share, 97, "%", True))
+        during = results.operations.backup.posts_during_ms
+        if during:
+            found.append(Target("longest post during a backup", max(during), 100, "ms", False))
+        pruning = results.operations.retention.posts_during_ms
+        if pruning:
+            found.append(Target("longest post during a prune", max(pruning), 100, "ms", False))
     if results.runner is not None and results.runner.start is not None:
         start = results.runner.start.p95_ms
         found.append(Target("DM → runner's harness started p95", start, 100, "ms", False))
@@ -629,6 +640,7 @@ def write_json(results: Results, path: Path) -> None:
         "dashboard": _plain(results.dashboard),
         "files": _plain(results.files),
         "runner": _plain(results.runner),
+        "operations": _plain(results.operations),
         "targets": _plain(targets(results)),
         "failed": results.failed,
     }

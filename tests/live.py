@@ -160,7 +160,9 @@ def running_hub(
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
-        env=clean_env(home, HUBBUB_MACHINE=machine, HUBBUB_LOG_LEVEL="warning", **(env or {})),
+        env=clean_env(
+            home, **{"HUBBUB_MACHINE": machine, "HUBBUB_LOG_LEVEL": "warning", **(env or {})}
+        ),
     )
     output = _Lines(process.stdout)
     try:

@@ -44,6 +44,7 @@ SCHEMA_EXCEPTIONS = {
     "bad_result": "a result holding an integer beyond ±2^53",
     "bad_idempotency_key": "an Idempotency-Key with unprintable characters no pattern names",
     "bad_dedupe_key": "a dedupe_key with unprintable characters no pattern names",
+    "bad_status": "a channel status with unprintable characters no pattern names",
     "bad_webhook_url": "a webhook URL without a host",
     "forbidden_destination": "a webhook or callback URL without a host, or to an address the "
     "hub does not send to",
@@ -55,6 +56,7 @@ SCHEMA_EXCEPTIONS = {
     "empty_file": "an upload with no bytes",
     "file_too_large": "an upload over max_file_bytes",
     "hash_mismatch": "an upload whose sha256 is not that of its bytes",
+    "bad_branch": "a channel branch git would refuse as a ref name",
     "quota_exceeded": "an upload past its machine's file quota",
 }
 """The codes a schema-valid request may still be refused with (``422`` or ``413``), each for a

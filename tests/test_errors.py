@@ -30,6 +30,7 @@ SAMPLE_PARAMS = {
     "key_id": "1",
     "task_id": "1",
     "file_id": "1",
+    "pair_id": "1",
     "harness": "claude",
     "event": "prompt",
 }

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
         ("`@lap-beta` but @srv-gamma", ["srv-gamma"]),
         ("mail me at me@lap-beta.com", []),
         ("a@lap-beta", []),
-        ("@Lap-Beta shouts", []),
+        ("@Lap-Beta shouts", ["lap-beta"]),  # names match in any case
         ("no at sign here", []),
         ("@@lap-beta", []),
     ],

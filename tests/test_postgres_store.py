@@ -108,7 +108,7 @@ async def test_readers_resuming_after_a_seq_never_miss_a_commit_of_any_writer(ur
         assert seen_seqs == every_seq
         assert seen_ids == every_id
         # Both processes group-committed: far fewer transactions than writes.
-        assert sum(s.db.batches for s in stores) < 300
+        assert sum(s.db.telemetry.batches for s in stores) < 300
     finally:
         for each in stores:
             await each.close()
@@ -158,7 +158,7 @@ async def test_a_name_is_taken_once_across_processes(url: str) -> None:
 
 async def test_a_failing_write_does_not_affect_its_batch(store: PostgresStore) -> None:
     agent, channel = await seed(store)
-    before = store.db.batches
+    before = store.db.telemetry.batches
     outcomes = await asyncio.gather(
         store.post(new_message(agent, channel, "good 1")),
         store.create_channel(NewChannel(name="general", created_by=agent.id)),  # taken
@@ -166,7 +166,7 @@ async def test_a_failing_write_does_not_affect_its_batch(store: PostgresStore) -
         return_exceptions=True,
     )
     assert isinstance(outcomes[1], Conflict)
-    assert store.db.batches - before == 1  # one batch, rerun with savepoints
+    assert store.db.telemetry.batches - before == 1  # one batch, rerun with savepoints
     stored = await store.messages(channel.id, after=0, before=None, limit=10)
     assert [m.content for m in stored] == ["good 1", "good 2"]
 

@@ -13,7 +13,7 @@ from hubbub.client import AsyncClient, Client
 from hubbub.client import operations as ops
 
 ROOT = Path(__file__).resolve().parent.parent
-NOT_OPERATIONS = {"error_from", "stream_params"}
+NOT_OPERATIONS = {"error_from", "stream_params", "is_own_profile", "with_profile"}
 
 
 def public_methods(cls: type) -> set[str]:

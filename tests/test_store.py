@@ -63,7 +63,7 @@ def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
 
 async def test_concurrent_writes_all_commit_with_increasing_ids(store: SqliteStore) -> None:
     agent, channel = await seed(store)
-    batches_before = store.db.batches
+    batches_before = store.db.telemetry.batches
     count = 200
     results = await asyncio.gather(
         *(store.post(new_message(agent, channel, f"m{i}")) for i in range(count))
@@ -76,7 +76,7 @@ async def test_concurrent_writes_all_commit_with_increasing_ids(store: SqliteSto
     assert [m.id for m in stored] == ids
     assert rows(store.db.path, "SELECT count(*) FROM messages") == [(count,)]
     # Group commit: the writes shared transactions.
-    assert store.db.batches - batches_before < count
+    assert store.db.telemetry.batches - batches_before < count
 
 
 async def test_concurrent_retries_with_one_idempotency_key_post_once(store: SqliteStore) -> None:
@@ -117,7 +117,7 @@ async def test_a_failing_write_does_not_affect_its_batch(tmp_path: Path) -> None
 
         blocking = asyncio.ensure_future(db.write(blocker))
         assert await anyio.to_thread.run_sync(started.wait, 10)
-        batches = db.batches
+        batches = db.telemetry.batches
         # While the writer is held, queue good and failing writes: they form one batch.
         jobs = [
             asyncio.ensure_future(db.write(_insert_key, "good-1")),
@@ -131,7 +131,7 @@ async def test_a_failing_write_does_not_affect_its_batch(tmp_path: Path) -> None
         await blocking
         outcomes = await asyncio.gather(*jobs, return_exceptions=True)
 
-        assert db.batches - batches == 2  # the blocker's batch, then all five together
+        assert db.telemetry.batches - batches == 2  # the blocker's batch, then all five together
         assert isinstance(outcomes[1], ValueError)
         assert isinstance(outcomes[3], sqlite3.IntegrityError)
         good = [outcomes[0], outcomes[2], outcomes[4]]

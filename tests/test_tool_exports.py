@@ -150,7 +150,7 @@ def test_declarations_follow_the_vendor_rules(format: Format, surface: str) -> N
 def test_strict_schemas_still_validate_what_the_model_may_send() -> None:
     send = next(tool for tool in tools() if tool.name == "hubbub_send")
     strict = strict_schema(send.input_schema())
-    jsonschema.validate({"to": "#general", "text": "hi", "reply_to": None}, strict)
+    jsonschema.validate({"to": "#general", "text": "hi", "reply_to": None, "kind": None}, strict)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"to": "#general", "text": "hi"}, strict)  # strict: all present
     read = next(tool for tool in tools() if tool.name == "hubbub_read")

@@ -21,6 +21,7 @@ from hubbub.tools.schemas import SchemaError, portable
 from hubbub.tools.views import View
 from tests.agent_tools import Caller, acting
 from tests.clients import InProcessHub
+from tests.test_pairs_tools import exercise_pairs
 
 pytestmark = pytest.mark.anyio
 
@@ -135,6 +136,8 @@ async def test_every_tool_of_both_surfaces_runs_and_matches_its_output_schema(
         # Reading moved the marker past `first` already, and it never moves back.
         marked = await seen.ok(alpha, "hubbub_mark_read", channel="#general", up_to=first)
         assert marked == {"channel": "#general", "up_to": reply["message_ids"][0]}
+        readers = await seen.ok(alpha, "hubbub_seen", message_id=first)
+        assert (readers["message_id"], readers["seen_by"]) == (first, [])
 
         await seen.ok(beta, "hubbub_set_profile", label="db", tags=["backend"])
         status = await seen.ok(beta, "hubbub_set_status", status="busy", note="migrating")
@@ -157,9 +160,14 @@ async def test_every_tool_of_both_surfaces_runs_and_matches_its_output_schema(
         await seen.ok(alpha, "hubbub_archive", channel="#ops")
         listed_channels = await seen.ok(alpha, "hubbub_channels", include_archived=True)
         assert "#ops" in [channel["name"] for channel in listed_channels["channels"]]
+        cleared = await seen.ok(alpha, "hubbub_clear_channel", channel="#ops")
+        assert cleared == {"channel": "#ops", "action": "cleared", "messages": 0}
+        deleted = await seen.ok(alpha, "hubbub_delete_channel", channel="#ops")
+        assert deleted == {"channel": "#ops", "action": "deleted", "messages": 0}
 
         await exercise_tasks(seen, alpha, beta)
         await exercise_files(seen, alpha, beta)
+        await exercise_pairs(seen, alpha, beta)
 
     missing = {tool.name for tool in tools("full")} - seen.called
     assert not missing, f"tools never exercised here: {sorted(missing)}"

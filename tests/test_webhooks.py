@@ -27,6 +27,7 @@ from tests.receiver import (
     Receiver,
     receiving,
 )
+from tests.test_metrics import scrape, value
 
 pytestmark = pytest.mark.anyio
 
@@ -260,6 +261,9 @@ async def test_deliveries_die_after_their_attempts_and_the_next_goes(
 
             dead = await eventually(all_dead, within=20)
             assert len(dead) == 4
+            watched = await scrape(hub)  # the failures show in the metrics
+            assert value(watched, "hubbub_webhook_deliveries", state="dead") == 4
+            assert value(watched, "hubbub_webhook_deliveries", state="pending") == 0
             assert {d["attempts"] for d in dead} == {2}
             assert all(d["last_error"].startswith("HTTP 500") for d in dead[:2])
             assert all("Connect" in d["last_error"] for d in dead[2:])

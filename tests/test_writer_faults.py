@@ -26,6 +26,7 @@ from tests.clients import API, AgentClient, InProcessHub, problem
 from tests.live import HUBBUB, clean_env
 from tests.moving import running
 from tests.postgres import Cluster, running_cluster
+from tests.test_metrics import scrape, value
 
 pytestmark = pytest.mark.anyio
 
@@ -111,10 +112,10 @@ async def test_ready_says_the_database_and_the_writer_are_fine(hub: InProcessHub
 
 
 async def test_ready_checks_share_one_probe_and_need_no_key(hub: InProcessHub) -> None:
-    before = hub.hub.store.db.batches  # type: ignore[attr-defined]
+    before = hub.hub.store.db.telemetry.batches  # type: ignore[attr-defined]
     answers = await asyncio.gather(*(hub.http.get(f"{API}/ready") for _ in range(20)))
     assert {a.status_code for a in answers} == {200}
-    assert hub.hub.store.db.batches - before <= 2  # type: ignore[attr-defined]
+    assert hub.hub.store.db.telemetry.batches - before <= 2  # type: ignore[attr-defined]
 
 
 @pytest.mark.postgres
@@ -152,9 +153,13 @@ async def test_a_lock_held_by_another_process_is_waited_for_then_refused(
             assert status == 503
             assert checks["database"] == "ok"
             assert checks["writer"].startswith("db_locked")
+            down = await scrape(hub)
+            assert value(down, "hubbub_writer_up") == 0
+            assert value(down, "hubbub_writer_refused_batches_total") >= 1
         # The writer lives on: the next write succeeds as soon as the lock is released.
         await alpha.say("general", "after the lock")
         assert (await ready(hub))[0] == 200
+        assert value(await scrape(hub), "hubbub_writer_up") == 1
         contents = [m["content"] for m in await alpha.messages("general")]
         assert contents == ["before the lock", "after the lock"]
 

@@ -35,7 +35,9 @@ CLIENT_FIELDS = {
     "key": "This machine's key (`hb_…`), sent as `Authorization: Bearer`.",
     "machine": "This machine's name; the default agent is `{machine}-{current directory}`.",
     "agent": "The agent to act as, instead of the default.",
-    "admin_key": "The admin key, used only by `hubbub keys`.",
+    "admin_key": "The admin key, sent instead of `key` by every command and SDK method that "
+    "needs an admin: `hubbub keys`, `users`, `integrations` and `dashboard` (its login link) "
+    "among them, and the SDK's methods for keys, users, login links and integrations.",
 }
 
 # Help is rendered at a fixed width, without colour, so the page is the same everywhere.
@@ -144,9 +146,55 @@ def settings_page() -> str:
             "|---|---|---|",
             *client_rows,
             "",
+            *_profile_settings(),
             *_tool_settings(),
         ]
     )
+
+
+def _profile_settings() -> list[str]:
+    """The agent profile a client applies when it starts (see hubbub.client.profiles)."""
+    return [
+        "## Agent profile",
+        "",
+        "Every client (the CLI, `hubbub mcp`, the SDK) sets the agent's profile each time it "
+        "starts acting as the agent, with one `PATCH /api/v1/me` (the first request it makes "
+        "as the agent carries it), so a changed profile takes effect at the next start. With "
+        "none of these set it sends nothing more and reads no file. Values given to the SDK "
+        "(`Client(profile=…)`) win over the variables, which win over the profile file.",
+        "",
+        "| env var | meaning |",
+        "|---|---|",
+        "| `HUBBUB_LABEL` | The agent's label; it may hold spaces (`test writer`), and "
+        "`label:test writer` reaches it. |",
+        "| `HUBBUB_TAGS` | Its tags, comma-separated (`docs,python`). |",
+        "| `HUBBUB_CAPS` | Its capabilities, comma-separated. |",
+        "| `HUBBUB_CHANNELS` | Channels to join, comma-separated: public ones, and `general`, "
+        "`global`, `project-*`, `tech-*` (created if absent). |",
+        "| `HUBBUB_PROFILE` | The name of a table in `$XDG_CONFIG_HOME/hubbub/profiles.toml` "
+        "(`~/.config/hubbub/profiles.toml` by default). |",
+        "",
+        "A table of the profile file takes `label`, `tags`, `caps`, `channels` (lists, or "
+        "comma-separated strings), `visibility` (`visible`, `hidden`, `ghost`) and `status` "
+        "(`active`, `idle`, `busy`):",
+        "",
+        "```toml",
+        "[writer]",
+        'label = "test writer"',
+        'tags = ["docs", "python"]',
+        'caps = ["review"]',
+        'channels = ["general", "project-books"]',
+        'visibility = "hidden"',
+        'status = "busy"',
+        "```",
+        "",
+        "A profile name the file does not hold stops the client before any request "
+        "(`unknown_profile`, naming the file and the profiles in it); so does a value the hub "
+        "would refuse (`bad_profile`, naming the value). A channel the agent may not join is "
+        "refused by the hub and nothing of the profile is applied. `hubbub profile` shows the "
+        "agent's profile, or changes it.",
+        "",
+    ]
 
 
 def _tool_settings() -> list[str]:

@@ -23,6 +23,11 @@ def default_config_file() -> Path:
     return Path(os.environ.get("HUBBUB_CONFIG") or config_home() / "config.toml")
 
 
+def default_profiles_file() -> Path:
+    """The agent profiles file (``profiles.toml`` beside the config file's default place)."""
+    return config_home() / "profiles.toml"
+
+
 def default_database() -> str:
     """The embedded database file."""
     return str(data_home() / "hubbub.db")

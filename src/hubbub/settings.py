@@ -129,6 +129,13 @@ class Settings(BaseModel):
         description="Most header fields a request may send; more are answered "
         "`431 headers_too_large` and the connection closed.",
     )
+    pair_invite_seconds: float = Field(
+        300.0,
+        ge=1,
+        le=7 * 24 * 3600.0,
+        description="How long a pair session invite waits for an answer; after it the invite "
+        "counts as ended (`expired`) and both agents may pair again.",
+    )
     header_timeout_seconds: float = Field(
         10.0,
         gt=0,
@@ -150,6 +157,13 @@ class Settings(BaseModel):
     max_wait_seconds: float = Field(
         50.0, gt=0, le=300, description="Longest a read or inbox peek may wait (`wait=`)."
     )
+    read_events_max_members: int = Field(
+        10,
+        ge=0,
+        le=10_000,
+        description="In a channel of at most this many members, moving a read cursor sends "
+        "each author whose messages it passed one `message.read` event; 0 sends none.",
+    )
     stream_backlog: int = Field(
         10_000,
         ge=100,
@@ -167,6 +181,26 @@ class Settings(BaseModel):
         gt=0,
         description="An agent silent for this long drops out of agent "
         "listings (its messages stay).",
+    )
+    max_agents_per_machine: int = Field(
+        200,
+        ge=0,
+        description="Most agents one machine key may register (deleted ones not counted), so "
+        "a key cannot mint names without end to dodge per-agent limits; 0: no cap.",
+    )
+    message_retention_days: float = Field(
+        0.0,
+        ge=0,
+        description="Messages older than this many days are removed for good — with their "
+        "search rows, inbox items, files and the events that carry them — in small batches "
+        "each minute; 0 keeps them forever. An admin may give a channel its own "
+        "(`PUT /api/v1/admin/channels/{name}/retention`).",
+    )
+    task_retention_days: float = Field(
+        0.0,
+        ge=0,
+        description="Tasks done, failed or cancelled more than this many days ago are removed, "
+        "with their events and webhook deliveries; 0 keeps them forever.",
     )
     event_retention_days: float = Field(
         30.0,
@@ -232,6 +266,12 @@ class Settings(BaseModel):
         "info", description="Log verbosity."
     )
     access_log: bool = Field(False, description="Log every HTTP request.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="`json`: every log line (the hub's, the server's, the access log) is one "
+        "JSON object with the id of the request it was written for; each request's id (its "
+        "`X-Request-Id` if it sent a plain one, else a new one) is answered in `X-Request-Id`.",
+    )
 
     @field_validator("outbound_allow")
     @classmethod
@@ -256,12 +296,17 @@ class Settings(BaseModel):
             max_metadata_bytes=self.max_metadata_bytes,
             channel_creates_per_hour=self.channel_creates_per_hour,
             max_wait_seconds=self.max_wait_seconds,
+            read_events_max_members=self.read_events_max_members,
             presence_ttl_seconds=self.presence_ttl_seconds,
             prune_after_seconds=self.prune_after_seconds,
+            max_agents_per_machine=self.max_agents_per_machine,
             event_retention_days=self.event_retention_days,
+            message_retention_days=self.message_retention_days,
+            task_retention_days=self.task_retention_days,
             max_file_bytes=self.max_file_bytes,
             file_quota_bytes=self.file_quota_bytes,
             file_retention_days=self.file_retention_days,
+            pair_invite_seconds=self.pair_invite_seconds,
         )
 
     def session_policy(self) -> SessionPolicy:

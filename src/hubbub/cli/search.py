@@ -55,13 +55,27 @@ def search(
     since: WhenOption = None,
     until: WhenOption = None,
     limit: Annotated[int, typer.Option(help="How many hits (1-100).")] = 20,
+    kind: Annotated[
+        str | None, typer.Option(help="Only messages of this kind.", show_default=False)
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(help="Only messages in the channels of this project.", show_default=False),
+    ] = None,
     agent: AgentOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Search the messages the agent may read, best match first."""
     with connected(agent) as client:
         found = client.search(
-            query, channel=channel, author=author, since=since, until=until, limit=limit
+            query,
+            channel=channel,
+            author=author,
+            since=since,
+            until=until,
+            limit=limit,
+            kind=kind,
+            project=project,
         )
 
     def show(result: SearchResult) -> None:

@@ -17,7 +17,7 @@ from rich.markup import escape
 from hubbub import __version__
 from hubbub.cli.output import console, reporting
 from hubbub.core.hub import Hub
-from hubbub.server import create_app
+from hubbub.server import create_app, logs
 from hubbub.server.http import HeadLimits, protocol
 from hubbub.server.provision import Provisioned
 from hubbub.settings import Settings
@@ -150,11 +150,14 @@ def run(settings: Settings, config_file: Path) -> None:
         max_fields=settings.max_headers,
         timeout=settings.header_timeout_seconds,
     )
+    json_logs = settings.log_format == "json"
+    log_config = logs.configure(settings.log_level) if json_logs else uvicorn.config.LOGGING_CONFIG
     server_config = uvicorn.Config(
         app,
         http=protocol(limits),  # httptools with head limits; h11 is never used
         log_level=settings.log_level,
         access_log=settings.access_log,
+        log_config=log_config,
         timeout_graceful_shutdown=5,
         server_header=False,
     )

@@ -40,9 +40,15 @@ class FormatChoice(StrEnum):
     mcp = "mcp"
 
 
+# The compact surface's size, written out: loading the registry to count it would slow the
+# start of every command that shows this option. A test holds it to the registry.
+COMPACT_TOOLS = 13
+
 SurfaceOption = Annotated[
     SurfaceChoice,
-    typer.Option("--tools", help="compact (about 10 tools) or full (every operation)."),
+    typer.Option(
+        "--tools", help=f"compact (the {COMPACT_TOOLS} everyday tools) or full (every operation)."
+    ),
 ]
 
 

@@ -8,7 +8,7 @@ import random
 from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -20,24 +20,33 @@ from hubbub.core.errors import HubbubError, Unauthorized, Unavailable
 from hubbub.core.models import (
     AckResult,
     Agent,
+    AgentPurge,
     Board,
     Channel,
+    ChannelRemoval,
+    Cursors,
     Event,
     File,
     FileLink,
     FilePage,
+    HubStats,
     Inbox,
     Integration,
     IntegrationEventResult,
     KeyInfo,
     LoginLink,
+    Member,
     Message,
     MessagePage,
     NewIntegration,
     NewKey,
     News,
+    Pair,
+    Project,
     ReadCursor,
+    RetentionReport,
     SearchResult,
+    Seen,
     SendResult,
     Task,
     TaskPage,
@@ -45,6 +54,9 @@ from hubbub.core.models import (
     User,
     WebhookDelivery,
 )
+
+if TYPE_CHECKING:
+    from hubbub.client.profiles import Profile
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -67,9 +79,14 @@ class AsyncClient:
         timeout: float = 30.0,
         retries: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
+        profile: Profile | str | None = None,
     ) -> None:
-        self.settings = ClientSettings.resolve(url=url, key=key, agent=agent, admin_key=admin_key)
+        self.settings = ClientSettings.resolve(
+            url=url, key=key, agent=agent, admin_key=admin_key, profile=profile
+        )
         self.retries = retries
+        # The profile goes out once, with the first request made as the agent.
+        self._profile_due = self.settings.profile is not None
         self._http = httpx.AsyncClient(
             base_url=self.settings.url,
             timeout=timeout,
@@ -93,7 +110,29 @@ class AsyncClient:
         await self._http.aclose()
 
     async def call(self, operation: ops.Operation[T]) -> T:
-        """Send one operation; retry it through brief faults when that is safe."""
+        """Send one operation; retry it through brief faults when that is safe. The first one
+        made as the agent carries the profile, if one is set (see :meth:`apply_profile`)."""
+        profile = self.settings.profile
+        if profile and self._profile_due and not operation.admin and self.settings.acts_as_agent:
+            # Done only once the hub took it: a hub out of reach gets it with the next request.
+            changes = profile.changes()
+            if ops.is_own_profile(operation):
+                answer = await self._send(ops.with_profile(operation, changes))
+                self._profile_due = False
+                return answer
+            await self._send(ops.update_me(**changes))
+            self._profile_due = False
+        return await self._send(operation)
+
+    async def apply_profile(self) -> Agent | None:
+        """Apply the profile now (one ``PATCH /me``) unless a request already did; ``None``
+        if there was nothing to apply. The first request as the agent sends it anyway: this
+        sends it sooner (``hubbub mcp`` does, when it starts)."""
+        if not self._profile_due or not self.settings.acts_as_agent:
+            return None
+        return await self.whoami()
+
+    async def _send(self, operation: ops.Operation[T]) -> T:
         headers = {**self.settings.headers(admin=operation.admin), **operation.headers}
         attempts = 1 + (self.retries if operation.retry_safe else 0)
         for attempt in range(attempts):
@@ -156,15 +195,65 @@ class AsyncClient:
 
     # channels
 
-    async def channels(self, *, include_archived: bool = False) -> list[Channel]:
-        """Public channels and those the agent belongs to."""
-        return await self.call(ops.channels(include_archived=include_archived))
+    async def channels(
+        self,
+        *,
+        include_archived: bool = False,
+        project: str | None = None,
+        kind: str | None = None,
+        category: str | None = None,
+    ) -> list[Channel]:
+        """Public channels and those the agent belongs to; only those of a ``project``, a
+        ``kind`` (``dm``, ``pair``; default ``channel``) or a ``category`` (``global``,
+        ``project``, ``tech``, ``other``), if given."""
+        operation = ops.channels(
+            include_archived=include_archived, project=project, kind=kind, category=category
+        )
+        return await self.call(operation)
+
+    async def projects(self, *, include_archived: bool = False) -> list[Project]:
+        """The projects of the channels the agent may see, with their counts."""
+        return await self.call(ops.projects(include_archived=include_archived))
 
     async def create_channel(
-        self, name: str, *, visibility: str = "public", topic: str | None = None
+        self,
+        name: str,
+        *,
+        visibility: str = "public",
+        topic: str | None = None,
+        project: str | None = None,
+        branch: str | None = None,
     ) -> Channel:
-        """Create a channel (public, private or secret)."""
-        return await self.call(ops.create_channel(name, visibility=visibility, topic=topic))
+        """Create a channel (public, private or secret), about a project and branch if
+        given."""
+        return await self.call(
+            ops.create_channel(
+                name, visibility=visibility, topic=topic, project=project, branch=branch
+            )
+        )
+
+    async def update_channel(
+        self,
+        name: str,
+        *,
+        topic: str | None = None,
+        project: str | None = None,
+        branch: str | None = None,
+    ) -> Channel:
+        """Change a channel's topic, project or branch (``""`` clears one); its creator or
+        an admin."""
+        return await self.call(
+            ops.update_channel(name, topic=topic, project=project, branch=branch)
+        )
+
+    async def clear_channel(self, name: str) -> ChannelRemoval:
+        """Remove every message of a channel, keeping the channel (its creator, or an
+        admin)."""
+        return await self.call(ops.clear_channel(name))
+
+    async def delete_channel(self, name: str) -> ChannelRemoval:
+        """Delete an archived channel and everything in it (its creator, or an admin)."""
+        return await self.call(ops.delete_channel(name))
 
     async def channel(self, name: str) -> Channel:
         """One channel with its members."""
@@ -186,6 +275,11 @@ class AsyncClient:
         """Archive a channel (its creator, or an admin)."""
         return await self.call(ops.archive(name))
 
+    async def set_channel_status(self, name: str, status: str | None) -> Member:
+        """Say what the agent is doing in one channel it is in (``None`` or blank clears
+        it), beside its global status."""
+        return await self.call(ops.set_channel_status(name, status))
+
     async def mark_read(self, name: str, seq: int) -> ReadCursor:
         """Move the read cursor of a channel forward."""
         return await self.call(ops.mark_read(name, seq))
@@ -200,14 +294,17 @@ class AsyncClient:
         metadata: Mapping[str, Any] | None = None,
         reply_to: int | None = None,
         idempotency_key: str | None = None,
+        kind: str | None = None,
     ) -> Message:
-        """Post in a channel; retried safely under a generated idempotency key."""
+        """Post in a channel; retried safely under a generated idempotency key. ``kind``
+        says what the message is (``question``, ``decision``…)."""
         operation = ops.post(
             channel,
             content,
             metadata=metadata,
             reply_to=reply_to,
             idempotency_key=idempotency_key,
+            kind=kind,
         )
         return await self.call(operation)
 
@@ -219,12 +316,25 @@ class AsyncClient:
         before: int | None = None,
         limit: int = 50,
         wait: float | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kind: str | None = None,
     ) -> MessagePage:
         """A page of a channel (``@agent`` for a DM); with ``after`` and ``wait``, wait for
-        the next post."""
-        return await self.call(
-            ops.read(channel, after=after, before=before, limit=limit, wait=wait)
+        the next post. ``since`` and ``until`` (aware times) keep only messages created in
+        that window; ``since`` alone pages forward from it. ``kind`` keeps (and waits for)
+        only messages of that kind."""
+        operation = ops.read(
+            channel,
+            after=after,
+            before=before,
+            limit=limit,
+            wait=wait,
+            since=since,
+            until=until,
+            kind=kind,
         )
+        return await self.call(operation)
 
     async def send(
         self,
@@ -234,14 +344,17 @@ class AsyncClient:
         metadata: Mapping[str, Any] | None = None,
         reply_to: int | None = None,
         idempotency_key: str | None = None,
+        kind: str | None = None,
     ) -> SendResult:
-        """Send to ``#channel``, ``@agent``, ``label:``, ``tag:``, ``cap:`` or ``broadcast``."""
+        """Send to ``#channel``, ``@agent``, ``label:``, ``tag:``, ``cap:`` or ``broadcast``
+        (``kind``: what the message is)."""
         operation = ops.send(
             target,
             content,
             metadata=metadata,
             reply_to=reply_to,
             idempotency_key=idempotency_key,
+            kind=kind,
         )
         return await self.call(operation)
 
@@ -249,9 +362,13 @@ class AsyncClient:
         """One message."""
         return await self.call(ops.message(message_id))
 
-    async def thread(self, message_id: int) -> Thread:
-        """The thread a message belongs to."""
-        return await self.call(ops.thread(message_id))
+    async def thread(self, message_id: int, *, kind: str | None = None) -> Thread:
+        """The thread a message belongs to (only replies of ``kind``, if given)."""
+        return await self.call(ops.thread(message_id, kind=kind))
+
+    async def seen(self, message_id: int) -> Seen:
+        """Which members have read past a message, and which have not."""
+        return await self.call(ops.seen(message_id))
 
     async def edit(
         self,
@@ -294,6 +411,11 @@ class AsyncClient:
         """Unread per channel and the head of the inbox."""
         return await self.call(ops.board())
 
+    async def cursor(self) -> Cursors:
+        """Where a poller starts: the newest event and message id the agent may see, to
+        stream, wait or read ``after``."""
+        return await self.call(ops.cursor())
+
     async def search(
         self,
         query: str,
@@ -303,11 +425,22 @@ class AsyncClient:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 20,
+        kind: str | None = None,
+        project: str | None = None,
     ) -> SearchResult:
-        """Full-text search over what the agent may read."""
-        return await self.call(
-            ops.search(query, channel=channel, author=author, since=since, until=until, limit=limit)
+        """Full-text search over what the agent may read (only messages of ``kind``, and in
+        the channels of ``project``, if given)."""
+        operation = ops.search(
+            query,
+            channel=channel,
+            author=author,
+            since=since,
+            until=until,
+            limit=limit,
+            kind=kind,
+            project=project,
         )
+        return await self.call(operation)
 
     # files
 
@@ -354,6 +487,7 @@ class AsyncClient:
         """Save a file to a path (written beside it and moved into place once complete) or
         into a binary file object, checking its SHA-256; a damaged download keeps nothing
         and raises ``corrupt_download``."""
+        await self.apply_profile()
         headers = self.settings.headers(admin=False)
         async with self._http.stream(
             "GET", ops.FILE_CONTENT.format(id=file_id), headers=headers, timeout=ops.UPLOAD_TIMEOUT
@@ -501,6 +635,72 @@ class AsyncClient:
         """Cancel a task (its creator, or with the admin key)."""
         return await self.call(ops.cancel_task(task_id, reason=reason))
 
+    # pairs
+
+    async def invite_pair(
+        self, target: str, *, topic: str | None = None, message: str | None = None
+    ) -> Pair:
+        """Invite ``@agent`` (or the one agent a ``label:``, ``tag:`` or ``cap:`` matches) to
+        a pair session; ``message`` is the invite's text, its first message."""
+        return await self.call(ops.invite_pair(target, topic=topic, message=message))
+
+    async def pairs(
+        self, *, state: str | None = None, before: int | None = None, limit: int = 50
+    ) -> list[Pair]:
+        """This agent's pair sessions, newest first, in ``state`` if given."""
+        return await self.call(ops.pairs(state=state, before=before, limit=limit))
+
+    async def pair(self, pair_id: int) -> Pair:
+        """One of this agent's pair sessions."""
+        return await self.call(ops.pair(pair_id))
+
+    async def accept_pair(self, pair_id: int) -> Pair:
+        """Accept an invite: the pair is active."""
+        return await self.call(ops.accept_pair(pair_id))
+
+    async def reject_pair(self, pair_id: int) -> Pair:
+        """Turn an invite down."""
+        return await self.call(ops.reject_pair(pair_id))
+
+    async def end_pair(self, pair_id: int) -> Pair:
+        """Hang up an active pair, cancel one's own invite, or turn an invite down."""
+        return await self.call(ops.end_pair(pair_id))
+
+    async def post_pair(
+        self,
+        pair_id: int,
+        content: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        reply_to: int | None = None,
+        idempotency_key: str | None = None,
+        kind: str | None = None,
+    ) -> Message:
+        """Post in an active pair session; retried safely under an idempotency key."""
+        operation = ops.post_pair(
+            pair_id,
+            content,
+            metadata=metadata,
+            reply_to=reply_to,
+            idempotency_key=idempotency_key,
+            kind=kind,
+        )
+        return await self.call(operation)
+
+    async def read_pair(
+        self,
+        pair_id: int,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 50,
+        wait: float | None = None,
+    ) -> MessagePage:
+        """A page of a pair session's messages (readable after it ended too)."""
+        return await self.call(
+            ops.read_pair(pair_id, after=after, before=before, limit=limit, wait=wait)
+        )
+
     # admin
 
     async def keys(self) -> list[KeyInfo]:
@@ -516,6 +716,39 @@ class AsyncClient:
     async def revoke_key(self, key_id: int) -> KeyInfo:
         """Revoke a key (needs the admin key)."""
         return await self.call(ops.revoke_key(key_id))
+
+    async def deactivate_agent(self, name: str) -> Agent:
+        """Refuse every request acting as ``name`` and hide it, until reactivated (needs the
+        admin key)."""
+        return await self.call(ops.deactivate_agent(name))
+
+    async def reactivate_agent(self, name: str) -> Agent:
+        """Give a deactivated agent back (needs the admin key)."""
+        return await self.call(ops.reactivate_agent(name))
+
+    async def delete_agent(self, name: str) -> Agent:
+        """Delete an agent: gone from listings, its messages kept, its name never registered
+        again (needs the admin key)."""
+        return await self.call(ops.delete_agent(name))
+
+    async def retention(self, *, dry_run: bool = True) -> RetentionReport:
+        """What retention would remove now (``dry_run``), or remove it now (needs the admin
+        key)."""
+        return await self.call(ops.retention(dry_run=dry_run))
+
+    async def set_channel_retention(self, channel: str, days: float | None) -> Channel:
+        """Give a channel a message retention of its own, or (``None``) the hub's again
+        (needs the admin key)."""
+        return await self.call(ops.set_channel_retention(channel, days))
+
+    async def purge_agent(self, name: str) -> AgentPurge:
+        """Remove every message a deleted agent wrote and free its name (needs the admin
+        key)."""
+        return await self.call(ops.purge_agent(name))
+
+    async def stats(self) -> HubStats:
+        """The hub at a glance: counts, version, uptime (needs the admin key)."""
+        return await self.call(ops.stats())
 
     async def users(self) -> list[User]:
         """Every human user, never a password hash (needs the admin key)."""
@@ -633,28 +866,57 @@ class AsyncClient:
 
     # the live stream
 
-    async def events(
+    def events(
         self,
         *,
         after: int | None = None,
         channels: list[str] | None = None,
         types: list[str] | None = None,
         reconnects: int | None = None,
+        kind: str | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Every event the agent may see, forever: reconnects with backoff after any fault
         and resumes after the last event it yielded, so nothing is missed or repeated.
-        ``reconnects`` caps consecutive failed reconnects (``None``: no cap). Close the
-        iterator (``aclose``) when done with it, to end its connection at once."""
+        ``reconnects`` caps consecutive failed reconnects (``None``: no cap); ``kind`` keeps
+        only message events of messages of that kind. Close the iterator (``aclose``) when
+        done with it, to end its connection at once."""
+        params = ops.stream_params(channels=channels, types=types, kind=kind)
+        return self._follow(ops.EVENTS, params, after, reconnects, admin=False)
+
+    def firehose(
+        self,
+        *,
+        after: int | None = None,
+        types: list[str] | None = None,
+        reconnects: int | None = None,
+    ) -> AsyncGenerator[Event, None]:
+        """Every event of the hub, whoever may see it (needs the admin key), resuming like
+        :meth:`events`. Watching delivers nothing to anyone."""
+        params = ops.stream_params(channels=None, types=types, kind=None)
+        return self._follow(ops.FIREHOSE, params, after, reconnects, admin=True)
+
+    async def _follow(
+        self,
+        path: str,
+        params: dict[str, Any],
+        after: int | None,
+        reconnects: int | None,
+        *,
+        admin: bool,
+    ) -> AsyncGenerator[Event, None]:
+        """The event stream at ``path``, reconnecting and resuming after what it yielded
+        (an agent's stream applies its profile first)."""
+        if not admin:
+            await self.apply_profile()
         cursor = after
         failures = 0
-        params = ops.stream_params(channels=channels, types=types)
         while True:
-            headers = self.settings.headers(admin=False)
+            headers = self.settings.headers(admin=admin)
             if cursor is not None:
                 headers["Last-Event-ID"] = str(cursor)
             try:
                 async with self._http.stream(
-                    "GET", ops.EVENTS, params=params, headers=headers, timeout=STREAM_TIMEOUT
+                    "GET", path, params=params, headers=headers, timeout=STREAM_TIMEOUT
                 ) as response:
                     if not response.is_success:
                         await response.aread()

@@ -8,7 +8,7 @@ import time
 from collections.abc import Generator, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -20,24 +20,33 @@ from hubbub.core.errors import HubbubError, Unauthorized, Unavailable
 from hubbub.core.models import (
     AckResult,
     Agent,
+    AgentPurge,
     Board,
     Channel,
+    ChannelRemoval,
+    Cursors,
     Event,
     File,
     FileLink,
     FilePage,
+    HubStats,
     Inbox,
     Integration,
     IntegrationEventResult,
     KeyInfo,
     LoginLink,
+    Member,
     Message,
     MessagePage,
     NewIntegration,
     NewKey,
     News,
+    Pair,
+    Project,
     ReadCursor,
+    RetentionReport,
     SearchResult,
+    Seen,
     SendResult,
     Task,
     TaskPage,
@@ -45,6 +54,9 @@ from hubbub.core.models import (
     User,
     WebhookDelivery,
 )
+
+if TYPE_CHECKING:
+    from hubbub.client.profiles import Profile
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -67,9 +79,14 @@ class Client:
         timeout: float = 30.0,
         retries: int = 3,
         transport: httpx.BaseTransport | None = None,
+        profile: Profile | str | None = None,
     ) -> None:
-        self.settings = ClientSettings.resolve(url=url, key=key, agent=agent, admin_key=admin_key)
+        self.settings = ClientSettings.resolve(
+            url=url, key=key, agent=agent, admin_key=admin_key, profile=profile
+        )
         self.retries = retries
+        # The profile goes out once, with the first request made as the agent.
+        self._profile_due = self.settings.profile is not None
         self._http = httpx.Client(
             base_url=self.settings.url,
             timeout=timeout,
@@ -93,7 +110,29 @@ class Client:
         self._http.close()
 
     def call(self, operation: ops.Operation[T]) -> T:
-        """Send one operation; retry it through brief faults when that is safe."""
+        """Send one operation; retry it through brief faults when that is safe. The first one
+        made as the agent carries the profile, if one is set (see :meth:`apply_profile`)."""
+        profile = self.settings.profile
+        if profile and self._profile_due and not operation.admin and self.settings.acts_as_agent:
+            # Done only once the hub took it: a hub out of reach gets it with the next request.
+            changes = profile.changes()
+            if ops.is_own_profile(operation):
+                answer = self._send(ops.with_profile(operation, changes))
+                self._profile_due = False
+                return answer
+            self._send(ops.update_me(**changes))
+            self._profile_due = False
+        return self._send(operation)
+
+    def apply_profile(self) -> Agent | None:
+        """Apply the profile now (one ``PATCH /me``) unless a request already did; ``None``
+        if there was nothing to apply. The first request as the agent sends it anyway: this
+        sends it sooner (``hubbub mcp`` does, when it starts)."""
+        if not self._profile_due or not self.settings.acts_as_agent:
+            return None
+        return self.whoami()
+
+    def _send(self, operation: ops.Operation[T]) -> T:
         headers = {**self.settings.headers(admin=operation.admin), **operation.headers}
         attempts = 1 + (self.retries if operation.retry_safe else 0)
         for attempt in range(attempts):
@@ -156,15 +195,63 @@ class Client:
 
     # channels
 
-    def channels(self, *, include_archived: bool = False) -> list[Channel]:
-        """Public channels and those the agent belongs to."""
-        return self.call(ops.channels(include_archived=include_archived))
+    def channels(
+        self,
+        *,
+        include_archived: bool = False,
+        project: str | None = None,
+        kind: str | None = None,
+        category: str | None = None,
+    ) -> list[Channel]:
+        """Public channels and those the agent belongs to; only those of a ``project``, a
+        ``kind`` (``dm``, ``pair``; default ``channel``) or a ``category`` (``global``,
+        ``project``, ``tech``, ``other``), if given."""
+        operation = ops.channels(
+            include_archived=include_archived, project=project, kind=kind, category=category
+        )
+        return self.call(operation)
+
+    def projects(self, *, include_archived: bool = False) -> list[Project]:
+        """The projects of the channels the agent may see, with their counts."""
+        return self.call(ops.projects(include_archived=include_archived))
 
     def create_channel(
-        self, name: str, *, visibility: str = "public", topic: str | None = None
+        self,
+        name: str,
+        *,
+        visibility: str = "public",
+        topic: str | None = None,
+        project: str | None = None,
+        branch: str | None = None,
     ) -> Channel:
-        """Create a channel (public, private or secret)."""
-        return self.call(ops.create_channel(name, visibility=visibility, topic=topic))
+        """Create a channel (public, private or secret), about a project and branch if
+        given."""
+        return self.call(
+            ops.create_channel(
+                name, visibility=visibility, topic=topic, project=project, branch=branch
+            )
+        )
+
+    def update_channel(
+        self,
+        name: str,
+        *,
+        topic: str | None = None,
+        project: str | None = None,
+        branch: str | None = None,
+    ) -> Channel:
+        """Change a channel's topic, project or branch (``""`` clears one); its creator or
+        an admin."""
+        return self.call(ops.update_channel(name, topic=topic, project=project, branch=branch))
+
+    def clear_channel(self, name: str) -> ChannelRemoval:
+        """Remove every message of a channel, keeping the channel (its creator, or an
+        admin)."""
+        return self.call(ops.clear_channel(name))
+
+    def delete_channel(self, name: str) -> ChannelRemoval:
+        """Delete an archived channel and everything in it (its creator, or an admin)."""
+        return self.call(ops.delete_channel(name))
 
     def channel(self, name: str) -> Channel:
         """One channel with its members."""
@@ -186,6 +273,11 @@ class Client:
         """Archive a channel (its creator, or an admin)."""
         return self.call(ops.archive(name))
 
+    def set_channel_status(self, name: str, status: str | None) -> Member:
+        """Say what the agent is doing in one channel it is in (``None`` or blank clears
+        it), beside its global status."""
+        return self.call(ops.set_channel_status(name, status))
+
     def mark_read(self, name: str, seq: int) -> ReadCursor:
         """Move the read cursor of a channel forward."""
         return self.call(ops.mark_read(name, seq))
@@ -200,14 +292,17 @@ class Client:
         metadata: Mapping[str, Any] | None = None,
         reply_to: int | None = None,
         idempotency_key: str | None = None,
+        kind: str | None = None,
     ) -> Message:
-        """Post in a channel; retried safely under a generated idempotency key."""
+        """Post in a channel; retried safely under a generated idempotency key. ``kind``
+        says what the message is (``question``, ``decision``…)."""
         operation = ops.post(
             channel,
             content,
             metadata=metadata,
             reply_to=reply_to,
             idempotency_key=idempotency_key,
+            kind=kind,
         )
         return self.call(operation)
 
@@ -219,10 +314,25 @@ class Client:
         before: int | None = None,
         limit: int = 50,
         wait: float | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kind: str | None = None,
     ) -> MessagePage:
         """A page of a channel (``@agent`` for a DM); with ``after`` and ``wait``, wait for
-        the next post."""
-        return self.call(ops.read(channel, after=after, before=before, limit=limit, wait=wait))
+        the next post. ``since`` and ``until`` (aware times) keep only messages created in
+        that window; ``since`` alone pages forward from it. ``kind`` keeps (and waits for)
+        only messages of that kind."""
+        operation = ops.read(
+            channel,
+            after=after,
+            before=before,
+            limit=limit,
+            wait=wait,
+            since=since,
+            until=until,
+            kind=kind,
+        )
+        return self.call(operation)
 
     def send(
         self,
@@ -232,14 +342,17 @@ class Client:
         metadata: Mapping[str, Any] | None = None,
         reply_to: int | None = None,
         idempotency_key: str | None = None,
+        kind: str | None = None,
     ) -> SendResult:
-        """Send to ``#channel``, ``@agent``, ``label:``, ``tag:``, ``cap:`` or ``broadcast``."""
+        """Send to ``#channel``, ``@agent``, ``label:``, ``tag:``, ``cap:`` or ``broadcast``
+        (``kind``: what the message is)."""
         operation = ops.send(
             target,
             content,
             metadata=metadata,
             reply_to=reply_to,
             idempotency_key=idempotency_key,
+            kind=kind,
         )
         return self.call(operation)
 
@@ -247,9 +360,13 @@ class Client:
         """One message."""
         return self.call(ops.message(message_id))
 
-    def thread(self, message_id: int) -> Thread:
-        """The thread a message belongs to."""
-        return self.call(ops.thread(message_id))
+    def thread(self, message_id: int, *, kind: str | None = None) -> Thread:
+        """The thread a message belongs to (only replies of ``kind``, if given)."""
+        return self.call(ops.thread(message_id, kind=kind))
+
+    def seen(self, message_id: int) -> Seen:
+        """Which members have read past a message, and which have not."""
+        return self.call(ops.seen(message_id))
 
     def edit(
         self,
@@ -292,6 +409,11 @@ class Client:
         """Unread per channel and the head of the inbox."""
         return self.call(ops.board())
 
+    def cursor(self) -> Cursors:
+        """Where a poller starts: the newest event and message id the agent may see, to
+        stream, wait or read ``after``."""
+        return self.call(ops.cursor())
+
     def search(
         self,
         query: str,
@@ -301,11 +423,22 @@ class Client:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 20,
+        kind: str | None = None,
+        project: str | None = None,
     ) -> SearchResult:
-        """Full-text search over what the agent may read."""
-        return self.call(
-            ops.search(query, channel=channel, author=author, since=since, until=until, limit=limit)
+        """Full-text search over what the agent may read (only messages of ``kind``, and in
+        the channels of ``project``, if given)."""
+        operation = ops.search(
+            query,
+            channel=channel,
+            author=author,
+            since=since,
+            until=until,
+            limit=limit,
+            kind=kind,
+            project=project,
         )
+        return self.call(operation)
 
     # files
 
@@ -352,6 +485,7 @@ class Client:
         """Save a file to a path (written beside it and moved into place once complete) or
         into a binary file object, checking its SHA-256; a damaged download keeps nothing
         and raises ``corrupt_download``."""
+        self.apply_profile()
         headers = self.settings.headers(admin=False)
         with self._http.stream(
             "GET", ops.FILE_CONTENT.format(id=file_id), headers=headers, timeout=ops.UPLOAD_TIMEOUT
@@ -497,6 +631,70 @@ class Client:
         """Cancel a task (its creator, or with the admin key)."""
         return self.call(ops.cancel_task(task_id, reason=reason))
 
+    # pairs
+
+    def invite_pair(
+        self, target: str, *, topic: str | None = None, message: str | None = None
+    ) -> Pair:
+        """Invite ``@agent`` (or the one agent a ``label:``, ``tag:`` or ``cap:`` matches) to
+        a pair session; ``message`` is the invite's text, its first message."""
+        return self.call(ops.invite_pair(target, topic=topic, message=message))
+
+    def pairs(
+        self, *, state: str | None = None, before: int | None = None, limit: int = 50
+    ) -> list[Pair]:
+        """This agent's pair sessions, newest first, in ``state`` if given."""
+        return self.call(ops.pairs(state=state, before=before, limit=limit))
+
+    def pair(self, pair_id: int) -> Pair:
+        """One of this agent's pair sessions."""
+        return self.call(ops.pair(pair_id))
+
+    def accept_pair(self, pair_id: int) -> Pair:
+        """Accept an invite: the pair is active."""
+        return self.call(ops.accept_pair(pair_id))
+
+    def reject_pair(self, pair_id: int) -> Pair:
+        """Turn an invite down."""
+        return self.call(ops.reject_pair(pair_id))
+
+    def end_pair(self, pair_id: int) -> Pair:
+        """Hang up an active pair, cancel one's own invite, or turn an invite down."""
+        return self.call(ops.end_pair(pair_id))
+
+    def post_pair(
+        self,
+        pair_id: int,
+        content: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        reply_to: int | None = None,
+        idempotency_key: str | None = None,
+        kind: str | None = None,
+    ) -> Message:
+        """Post in an active pair session; retried safely under an idempotency key."""
+        operation = ops.post_pair(
+            pair_id,
+            content,
+            metadata=metadata,
+            reply_to=reply_to,
+            idempotency_key=idempotency_key,
+            kind=kind,
+        )
+        return self.call(operation)
+
+    def read_pair(
+        self,
+        pair_id: int,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 50,
+        wait: float | None = None,
+    ) -> MessagePage:
+        """A page of a pair session's messages (readable after it ended too)."""
+        return self.call(ops.read_pair(pair_id, after=after, before=before, limit=limit, wait=wait))
+
     # admin
 
     def keys(self) -> list[KeyInfo]:
@@ -512,6 +710,39 @@ class Client:
     def revoke_key(self, key_id: int) -> KeyInfo:
         """Revoke a key (needs the admin key)."""
         return self.call(ops.revoke_key(key_id))
+
+    def deactivate_agent(self, name: str) -> Agent:
+        """Refuse every request acting as ``name`` and hide it, until reactivated (needs the
+        admin key)."""
+        return self.call(ops.deactivate_agent(name))
+
+    def reactivate_agent(self, name: str) -> Agent:
+        """Give a deactivated agent back (needs the admin key)."""
+        return self.call(ops.reactivate_agent(name))
+
+    def delete_agent(self, name: str) -> Agent:
+        """Delete an agent: gone from listings, its messages kept, its name never registered
+        again (needs the admin key)."""
+        return self.call(ops.delete_agent(name))
+
+    def retention(self, *, dry_run: bool = True) -> RetentionReport:
+        """What retention would remove now (``dry_run``), or remove it now (needs the admin
+        key)."""
+        return self.call(ops.retention(dry_run=dry_run))
+
+    def set_channel_retention(self, channel: str, days: float | None) -> Channel:
+        """Give a channel a message retention of its own, or (``None``) the hub's again
+        (needs the admin key)."""
+        return self.call(ops.set_channel_retention(channel, days))
+
+    def purge_agent(self, name: str) -> AgentPurge:
+        """Remove every message a deleted agent wrote and free its name (needs the admin
+        key)."""
+        return self.call(ops.purge_agent(name))
+
+    def stats(self) -> HubStats:
+        """The hub at a glance: counts, version, uptime (needs the admin key)."""
+        return self.call(ops.stats())
 
     def users(self) -> list[User]:
         """Every human user, never a password hash (needs the admin key)."""
@@ -634,21 +865,50 @@ class Client:
         channels: list[str] | None = None,
         types: list[str] | None = None,
         reconnects: int | None = None,
+        kind: str | None = None,
     ) -> Generator[Event, None, None]:
         """Every event the agent may see, forever: reconnects with backoff after any fault
         and resumes after the last event it yielded, so nothing is missed or repeated.
-        ``reconnects`` caps consecutive failed reconnects (``None``: no cap). Close the
-        iterator (``close``) when done with it, to end its connection at once."""
+        ``reconnects`` caps consecutive failed reconnects (``None``: no cap); ``kind`` keeps
+        only message events of messages of that kind. Close the iterator (``close``) when
+        done with it, to end its connection at once."""
+        params = ops.stream_params(channels=channels, types=types, kind=kind)
+        return self._follow(ops.EVENTS, params, after, reconnects, admin=False)
+
+    def firehose(
+        self,
+        *,
+        after: int | None = None,
+        types: list[str] | None = None,
+        reconnects: int | None = None,
+    ) -> Generator[Event, None, None]:
+        """Every event of the hub, whoever may see it (needs the admin key), resuming like
+        :meth:`events`. Watching delivers nothing to anyone."""
+        params = ops.stream_params(channels=None, types=types, kind=None)
+        return self._follow(ops.FIREHOSE, params, after, reconnects, admin=True)
+
+    def _follow(
+        self,
+        path: str,
+        params: dict[str, Any],
+        after: int | None,
+        reconnects: int | None,
+        *,
+        admin: bool,
+    ) -> Generator[Event, None, None]:
+        """The event stream at ``path``, reconnecting and resuming after what it yielded
+        (an agent's stream applies its profile first)."""
+        if not admin:
+            self.apply_profile()
         cursor = after
         failures = 0
-        params = ops.stream_params(channels=channels, types=types)
         while True:
-            headers = self.settings.headers(admin=False)
+            headers = self.settings.headers(admin=admin)
             if cursor is not None:
                 headers["Last-Event-ID"] = str(cursor)
             try:
                 with self._http.stream(
-                    "GET", ops.EVENTS, params=params, headers=headers, timeout=STREAM_TIMEOUT
+                    "GET", path, params=params, headers=headers, timeout=STREAM_TIMEOUT
                 ) as response:
                     if not response.is_success:
                         response.read()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import IO, Any, Generic, TypeVar, cast
@@ -15,28 +15,37 @@ from urllib.request import getproxies
 from pydantic import TypeAdapter
 
 from hubbub.client.files import Readable
-from hubbub.core.errors import HubbubError, RateLimited, error_class_for_status
+from hubbub.core.errors import HubbubError, InvalidInput, RateLimited, error_class_for_status
 from hubbub.core.models import (
     AckResult,
     Agent,
+    AgentPurge,
     Board,
     Channel,
+    ChannelRemoval,
+    Cursors,
     Event,
     File,
     FileLink,
     FilePage,
+    HubStats,
     Inbox,
     Integration,
     IntegrationEventResult,
     KeyInfo,
     LoginLink,
+    Member,
     Message,
     MessagePage,
     NewIntegration,
     NewKey,
     News,
+    Pair,
+    Project,
     ReadCursor,
+    RetentionReport,
     SearchResult,
+    Seen,
     SendResult,
     Task,
     TaskPage,
@@ -98,7 +107,13 @@ def error_from(status: int, content: bytes, reason: str = "") -> HubbubError:
     code = body.get("code")
     if cls is RateLimited:
         return RateLimited(detail, retry_after=float(body.get("retry_after", 1.0)), code=code)
-    return cls(detail, code=code)
+    extra = {k: v for k, v in body.items() if k not in PROBLEM_FIELDS}
+    return cls(detail, code=code, **extra)
+
+
+PROBLEM_FIELDS = frozenset({"type", "title", "status", "detail", "code", "instance"})
+"""A problem's standard members; any other (``candidates``, ``cursor``…) is the error's
+``extra``."""
 
 
 def _query(**values: Any) -> dict[str, Any]:
@@ -113,6 +128,16 @@ def _text(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return ",".join(str(v) for v in value)
     return value
+
+
+def _aware(name: str, moment: datetime | None) -> datetime | None:
+    """``moment``, refused before it is sent if it names no time zone."""
+    if moment is not None and moment.utcoffset() is None:
+        raise InvalidInput(
+            f"'{name}' needs a time zone (datetime.now(UTC), or .astimezone() for local time)",
+            code="bad_time",
+        )
+    return moment
 
 
 def _channel(name: str) -> str:
@@ -132,6 +157,18 @@ def whoami() -> Operation[Agent]:
 
 def update_me(**changes: Any) -> Operation[Agent]:
     return Operation("PATCH", f"{API}/me", Agent, body=changes, retry_safe=True)
+
+
+def is_own_profile(operation: Operation[Any]) -> bool:
+    """True for ``GET /me`` and ``PATCH /me``: a profile can ride along with either."""
+    return operation.path == f"{API}/me" and operation.method in ("GET", "PATCH")
+
+
+def with_profile(operation: Operation[T], changes: Mapping[str, Any]) -> Operation[T]:
+    """``GET /me`` or ``PATCH /me`` as one ``PATCH /me`` carrying ``changes`` too (the
+    operation's own changes win)."""
+    body = {**changes, **(operation.body or {})}
+    return replace(operation, method="PATCH", body=body)
 
 
 def heartbeat(status: str | None = None, note: str | None = None) -> Operation[Agent]:
@@ -157,16 +194,56 @@ def agent(name: str) -> Operation[Agent]:
 # channels
 
 
-def channels(*, include_archived: bool = False) -> Operation[list[Channel]]:
-    params = _query(include_archived=include_archived or None)
+def channels(
+    *,
+    include_archived: bool = False,
+    project: str | None = None,
+    kind: str | None = None,
+    category: str | None = None,
+) -> Operation[list[Channel]]:
+    params = _query(
+        include_archived=include_archived or None, project=project, kind=kind, category=category
+    )
     return Operation("GET", f"{API}/channels", list[Channel], params=params, retry_safe=True)
 
 
+def projects(*, include_archived: bool = False) -> Operation[list[Project]]:
+    params = _query(include_archived=include_archived or None)
+    return Operation("GET", f"{API}/projects", list[Project], params=params, retry_safe=True)
+
+
 def create_channel(
-    name: str, *, visibility: str = "public", topic: str | None = None
+    name: str,
+    *,
+    visibility: str = "public",
+    topic: str | None = None,
+    project: str | None = None,
+    branch: str | None = None,
 ) -> Operation[Channel]:
     body = {"name": name.removeprefix("#"), "visibility": visibility, "topic": topic}
+    body |= {k: v for k, v in {"project": project, "branch": branch}.items() if v is not None}
     return Operation("POST", f"{API}/channels", Channel, body=body)
+
+
+def update_channel(
+    name: str,
+    *,
+    topic: str | None = None,
+    project: str | None = None,
+    branch: str | None = None,
+) -> Operation[Channel]:
+    changes = {"topic": topic, "project": project, "branch": branch}
+    body = {k: v for k, v in changes.items() if v is not None}
+    path = f"{API}/channels/{_channel(name)}"
+    return Operation("PATCH", path, Channel, body=body, retry_safe=True)
+
+
+def clear_channel(name: str) -> Operation[ChannelRemoval]:
+    return Operation("POST", f"{API}/channels/{_channel(name)}/clear", ChannelRemoval)
+
+
+def delete_channel(name: str) -> Operation[ChannelRemoval]:
+    return Operation("DELETE", f"{API}/channels/{_channel(name)}", ChannelRemoval)
 
 
 def channel(name: str) -> Operation[Channel]:
@@ -191,6 +268,11 @@ def archive(name: str) -> Operation[Channel]:
     return Operation("POST", path, Channel, retry_safe=True)
 
 
+def set_channel_status(name: str, status: str | None) -> Operation[Member]:
+    path = f"{API}/channels/{_channel(name)}/status"
+    return Operation("PUT", path, Member, body={"status": status}, retry_safe=True)
+
+
 def mark_read(name: str, seq: int) -> Operation[ReadCursor]:
     path = f"{API}/channels/{_channel(name)}/cursor"
     return Operation("PUT", path, ReadCursor, body={"seq": seq}, retry_safe=True)
@@ -206,8 +288,11 @@ def post(
     metadata: Mapping[str, Any] | None = None,
     reply_to: int | None = None,
     idempotency_key: str | None = None,
+    kind: str | None = None,
 ) -> Operation[Message]:
     body = {"content": content, "metadata": metadata, "reply_to": reply_to}
+    if kind is not None:  # only when given, so hubs from before kinds still take the post
+        body["kind"] = kind
     return Operation(
         "POST",
         f"{API}/channels/{_channel(channel_name)}/messages",
@@ -225,8 +310,19 @@ def read(
     before: int | None = None,
     limit: int = 50,
     wait: float | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kind: str | None = None,
 ) -> Operation[MessagePage]:
-    params = _query(after=after, before=before, limit=limit, wait=wait)
+    params = _query(
+        after=after,
+        before=before,
+        limit=limit,
+        wait=wait,
+        since=_aware("since", since),
+        until=_aware("until", until),
+        kind=kind,
+    )
     return Operation(
         "GET",
         f"{API}/channels/{_channel(channel_name)}/messages",
@@ -244,8 +340,11 @@ def send(
     metadata: Mapping[str, Any] | None = None,
     reply_to: int | None = None,
     idempotency_key: str | None = None,
+    kind: str | None = None,
 ) -> Operation[SendResult]:
     body = {"target": target, "content": content, "metadata": metadata, "reply_to": reply_to}
+    if kind is not None:
+        body["kind"] = kind
     return Operation(
         "POST",
         f"{API}/send",
@@ -260,8 +359,13 @@ def message(message_id: int) -> Operation[Message]:
     return Operation("GET", f"{API}/messages/{message_id}", Message, retry_safe=True)
 
 
-def thread(message_id: int) -> Operation[Thread]:
-    return Operation("GET", f"{API}/messages/{message_id}/thread", Thread, retry_safe=True)
+def thread(message_id: int, *, kind: str | None = None) -> Operation[Thread]:
+    path = f"{API}/messages/{message_id}/thread"
+    return Operation("GET", path, Thread, params=_query(kind=kind), retry_safe=True)
+
+
+def seen(message_id: int) -> Operation[Seen]:
+    return Operation("GET", f"{API}/messages/{message_id}/seen", Seen, retry_safe=True)
 
 
 def edit(
@@ -359,6 +463,10 @@ def board() -> Operation[Board]:
     return Operation("GET", f"{API}/board", Board, retry_safe=True)
 
 
+def cursor() -> Operation[Cursors]:
+    return Operation("GET", f"{API}/cursor", Cursors, retry_safe=True)
+
+
 def search(
     query: str,
     *,
@@ -367,8 +475,19 @@ def search(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 20,
+    kind: str | None = None,
+    project: str | None = None,
 ) -> Operation[SearchResult]:
-    params = _query(q=query, channel=channel, author=author, since=since, until=until, limit=limit)
+    params = _query(
+        q=query,
+        channel=channel,
+        author=author,
+        since=since,
+        until=until,
+        limit=limit,
+        kind=kind,
+        project=project,
+    )
     return Operation("GET", f"{API}/search", SearchResult, params=params, retry_safe=True)
 
 
@@ -510,7 +629,120 @@ def _present(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+# pairs
+
+
+def invite_pair(
+    target: str, *, topic: str | None = None, message: str | None = None
+) -> Operation[Pair]:
+    body = _present(target=target, topic=topic, message=message)
+    return Operation("POST", f"{API}/pairs", Pair, body=body)
+
+
+def pairs(
+    *, state: str | None = None, before: int | None = None, limit: int = 50
+) -> Operation[list[Pair]]:
+    params = _query(state=state, before=before, limit=limit)
+    return Operation("GET", f"{API}/pairs", list[Pair], params=params, retry_safe=True)
+
+
+def pair(pair_id: int) -> Operation[Pair]:
+    return Operation("GET", f"{API}/pairs/{pair_id}", Pair, retry_safe=True)
+
+
+# Answers and ends are not retried: a repeat is refused, as the pair has moved on.
+
+
+def accept_pair(pair_id: int) -> Operation[Pair]:
+    return Operation("POST", f"{API}/pairs/{pair_id}/accept", Pair)
+
+
+def reject_pair(pair_id: int) -> Operation[Pair]:
+    return Operation("POST", f"{API}/pairs/{pair_id}/reject", Pair)
+
+
+def end_pair(pair_id: int) -> Operation[Pair]:
+    return Operation("POST", f"{API}/pairs/{pair_id}/end", Pair)
+
+
+def post_pair(
+    pair_id: int,
+    content: str,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    reply_to: int | None = None,
+    idempotency_key: str | None = None,
+    kind: str | None = None,
+) -> Operation[Message]:
+    body = {"content": content, "metadata": metadata, "reply_to": reply_to, **_present(kind=kind)}
+    return Operation(
+        "POST",
+        f"{API}/pairs/{pair_id}/messages",
+        Message,
+        body=body,
+        headers=_keyed(idempotency_key),
+        retry_safe=True,
+    )
+
+
+def read_pair(
+    pair_id: int,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+    wait: float | None = None,
+) -> Operation[MessagePage]:
+    params = _query(after=after, before=before, limit=limit, wait=wait)
+    return Operation(
+        "GET",
+        f"{API}/pairs/{pair_id}/messages",
+        MessagePage,
+        params=params,
+        retry_safe=True,
+        timeout=None if not wait else wait + 10,
+    )
+
+
 # admin
+
+
+def deactivate_agent(name: str) -> Operation[Agent]:
+    path = f"{API}/admin/agents/{quote(name)}/deactivate"
+    return Operation("POST", path, Agent, retry_safe=True, admin=True)
+
+
+def reactivate_agent(name: str) -> Operation[Agent]:
+    path = f"{API}/admin/agents/{quote(name)}/reactivate"
+    return Operation("POST", path, Agent, retry_safe=True, admin=True)
+
+
+def delete_agent(name: str) -> Operation[Agent]:
+    path = f"{API}/admin/agents/{quote(name)}"
+    return Operation("DELETE", path, Agent, retry_safe=True, admin=True)
+
+
+def retention(*, dry_run: bool) -> Operation[RetentionReport]:
+    if dry_run:
+        return Operation(
+            "GET", f"{API}/admin/retention", RetentionReport, retry_safe=True, admin=True
+        )
+    return Operation("POST", f"{API}/admin/retention/prune", RetentionReport, admin=True)
+
+
+def set_channel_retention(channel: str, days: float | None) -> Operation[Channel]:
+    path = f"{API}/admin/channels/{_channel(channel)}/retention"
+    body = {"retention_days": days}
+    return Operation("PUT", path, Channel, body=body, retry_safe=True, admin=True)
+
+
+def purge_agent(name: str) -> Operation[AgentPurge]:
+    path = f"{API}/admin/agents/{quote(name)}/purge"
+    return Operation("POST", path, AgentPurge, retry_safe=True, admin=True)
+
+
+def stats() -> Operation[HubStats]:
+    return Operation("GET", f"{API}/stats", HubStats, retry_safe=True, admin=True)
 
 
 def keys() -> Operation[list[KeyInfo]]:
@@ -670,10 +902,14 @@ def integration_event(
 # the live stream (carried by the clients' ``events``)
 
 EVENTS = f"{API}/events"
+FIREHOSE = f"{API}/admin/events"
 
 
 def stream_params(
-    *, channels: list[str] | None = None, types: list[str] | None = None
+    *,
+    channels: list[str] | None = None,
+    types: list[str] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """Query parameters for the event stream."""
-    return _query(channels=channels, types=types)
+    return _query(channels=channels, types=types, kind=kind)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hubbub.core.errors import Conflict, Forbidden, NotFound
-from hubbub.core.models import Channel
+from hubbub.core.models import Agent, Channel
 
 
 def hidden_from(channel: Channel, name: str) -> NotFound:
@@ -36,3 +36,14 @@ def check_writable(channel: Channel, name: str, is_member: bool) -> None:
 def needs_membership(channel: Channel) -> bool:
     """True if reading the channel requires being a member."""
     return not (channel.kind == "channel" and channel.visibility == "public")
+
+
+def check_dm(recipient: Agent, dm_exists: bool) -> None:
+    """Raise unless a DM may go to ``recipient``: a ``ghost`` agent takes DMs only in a DM
+    that already exists (one it started, or one begun before it became a ghost)."""
+    if recipient.visibility == "ghost" and not dm_exists:
+        raise Forbidden(
+            f"@{recipient.name} takes no new DMs: only agents it already has a DM with may "
+            "write to it",
+            code="dm_refused",
+        )

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import get_args
 
 from hubbub.core import machines, names
 from hubbub.core.cache import TtlCache
-from hubbub.core.errors import Forbidden, InvalidInput, NotFound
+from hubbub.core.channels import ChannelService
+from hubbub.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hubbub.core.keys import Credential
 from hubbub.core.limits import Limits
-from hubbub.core.models import Agent, AgentStatus, AgentVisibility
-from hubbub.core.store import AgentChanges, AgentQuery, Store
+from hubbub.core.models import Agent, AgentPurge, AgentStatus, AgentVisibility
+from hubbub.core.store import (
+    AgentChanges,
+    AgentQuery,
+    AgentStateChange,
+    MessageSelection,
+    Store,
+)
 
 STATUSES: tuple[str, ...] = get_args(AgentStatus)
+PURGE_BATCH = 500  # messages a write removes when an agent is purged
 VISIBILITIES: tuple[str, ...] = get_args(AgentVisibility)
 
 
@@ -27,8 +36,10 @@ class AgentService:
         *,
         cache_seconds: float = 5.0,
         machine_names: machines.MachineNames | None = None,
+        channels: ChannelService | None = None,
     ) -> None:
         self._store = store
+        self._channels = channels or ChannelService(store, limits, cache_seconds=cache_seconds)
         self._limits = limits
         self._cache: TtlCache[str, Agent] = TtlCache(cache_seconds)
         # Shared with the key service, which refreshes it when a new machine gets a key.
@@ -49,7 +60,7 @@ class AgentService:
             self._authorize(credential, name)
         await self._check_owner(credential, name)
         if hit is not None:
-            return hit[0]
+            return usable(hit[0])
         if credential.kind != "machine":
             found = await self._store.agent(name)
             if found is None:
@@ -57,9 +68,18 @@ class AgentService:
             agent = found
         else:
             assert credential.machine is not None
-            agent = await self._store.ensure_agent(name, credential.machine, "agent")
+            agent = await self._store.ensure_agent(
+                name, credential.machine, "agent", self._limits.max_agents_per_machine
+            )
             self._authorize(credential, agent.name, agent.machine, agent.kind)
         self.remember(agent)
+        return usable(agent)
+
+    async def change_state(self, name: str, change: AgentStateChange) -> Agent:
+        """An admin deactivates, reactivates or deletes the agent ``name``; this process
+        forgets it at once (others within their cache time)."""
+        agent = await self._store.set_agent_state(names.check_agent(name), change)
+        self.forget(agent.name)
         return agent
 
     async def _check_owner(self, credential: Credential, name: str) -> None:
@@ -125,11 +145,45 @@ class AgentService:
         """Refresh the cached copy of ``agent`` after a change made elsewhere."""
         self._cache.put(agent.name, agent)
 
+    async def purge(self, name: str, *, batch: int = PURGE_BATCH) -> AgentPurge:
+        """An admin purges a deleted agent: every message it wrote is removed (with all that
+        holds their text), ``batch`` a write, and its name is freed for a new agent."""
+        agent = await self._store.agent(names.check_agent(name))
+        if agent is None:
+            raise NotFound(f"no agent named {name!r}", code="agent_not_found")
+        if not agent.deleted:
+            raise Conflict(
+                f"agent {name!r} is not deleted: delete it first, then purge it",
+                code="agent_not_deleted",
+            )
+        ids = await self._store.authored_messages(agent.id)
+        removed = 0
+        for start in range(0, len(ids), batch):
+            chunk = tuple(ids[start : start + batch])
+            removed += await self._store.purge_messages(MessageSelection(ids=chunk), batch)
+        await self._store.free_agent_name(agent.name)
+        self.forget(agent.name)
+        return AgentPurge(agent=agent.name, messages=removed)
+
+    async def check_usable(self, name: str) -> None:
+        """Raise if agent ``name`` was deactivated or deleted since a stream began acting as
+        it (cached like :meth:`act_as`: another process's change counts within its time)."""
+        hit = self._cache.entry(name)
+        agent = hit[0] if hit is not None else await self._store.agent(name)
+        if agent is None:
+            raise NotFound(f"no agent named {name!r}", code="agent_not_found")
+        self.remember(agent)
+        usable(agent)
+
+    def forget(self, name: str) -> None:
+        """Drop the cached copy of agent ``name``."""
+        self._cache.forget(name)
+
     async def get(self, name: str) -> Agent:
-        """One agent by name."""
+        """One agent by name (a deleted one is gone)."""
         names.check_agent(name)
         agent = await self._store.agent(name)
-        if agent is None:
+        if agent is None or agent.deleted:
             raise NotFound(f"no agent named {name!r}", code="agent_not_found")
         return agent
 
@@ -184,7 +238,8 @@ class AgentService:
         )
 
     async def update(self, agent: Agent, changes: AgentChanges) -> Agent:
-        """Change the acting agent's own profile."""
+        """Change the acting agent's own profile, and join ``changes.channels``, in one
+        write."""
         if changes.status is not None and changes.status not in STATUSES:
             raise InvalidInput(f"bad status {changes.status!r}: one of {', '.join(STATUSES)}")
         if changes.visibility is not None and changes.visibility not in VISIBILITIES:
@@ -192,7 +247,7 @@ class AgentService:
                 f"bad visibility {changes.visibility!r}: one of {', '.join(VISIBILITIES)}"
             )
         if changes.label:
-            names.check_tag(changes.label)
+            names.check_label(changes.label)
         for values in (changes.tags, changes.capabilities):
             if values is None:
                 continue
@@ -202,6 +257,40 @@ class AgentService:
                 names.check_tag(value)
         if changes.status_note is not None and len(changes.status_note) > 200:
             raise InvalidInput("status note is over 200 characters")
+        if changes.channels:
+            if len(changes.channels) > self._limits.max_tags:
+                raise InvalidInput(f"at most {self._limits.max_tags} channels to join")
+            join = await self._channels.joinable(agent, changes.channels)
+            changes = replace(changes, channels=None, join=join)
         updated = await self._store.update_agent(agent.id, changes)
         self.remember(updated)
         return updated
+
+
+def usable(agent: Agent) -> Agent:
+    """``agent``, unless an admin deactivated or deleted it: nothing may act as it then."""
+    if agent.deleted:
+        raise Forbidden(
+            f"agent {agent.name!r} was deleted by an admin; its name is free again only once "
+            "an admin purges it",
+            code="agent_deleted",
+        )
+    if agent.deactivated:
+        raise Forbidden(
+            f"agent {agent.name!r} is deactivated: an admin may reactivate it",
+            code="agent_deactivated",
+        )
+    return agent
+
+
+def reachable(agent: Agent | None, name: str, *, missing: str = "agent_not_found") -> Agent:
+    """The agent a send, offer or invite addresses by name: a deleted one is unknown (the
+    ``missing`` code), a deactivated one refused."""
+    if agent is None or agent.deleted:
+        raise NotFound(f"no agent named {name!r}", code=missing)
+    if agent.deactivated:
+        raise Forbidden(
+            f"agent {name!r} is deactivated: nothing reaches it until an admin reactivates it",
+            code="agent_deactivated",
+        )
+    return agent

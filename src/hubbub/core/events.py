@@ -8,16 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hubbub.core.models import File, Message, Task
+from hubbub.core.models import File, Message, Pair, Task
 
 MESSAGE_POSTED = "message.posted"
 MESSAGE_EDITED = "message.edited"
 MESSAGE_DELETED = "message.deleted"
 CHANNEL_CREATED = "channel.created"
 CHANNEL_ARCHIVED = "channel.archived"
+CHANNEL_UPDATED = "channel.updated"
+CHANNEL_CLEARED = "channel.cleared"
+CHANNEL_DELETED = "channel.deleted"
 MEMBER_JOINED = "member.joined"
 MEMBER_LEFT = "member.left"
 MEMBER_STATUS = "member.status"
+MEMBER_CHANNEL_STATUS = "member.status.channel"
+MESSAGE_READ = "message.read"
 INBOX_ITEM = "inbox.item"
 INBOX_ACKED = "inbox.acked"
 INBOX_DELIVERED = "inbox.delivered"
@@ -37,6 +42,10 @@ TASK_EXPIRED = "task.expired"
 TASK_UPDATED = "task.updated"
 FILE_SHARED = "file.shared"
 FILE_DELETED = "file.deleted"
+PAIR_INVITED = "pair.invited"
+PAIR_ACCEPTED = "pair.accepted"
+PAIR_REJECTED = "pair.rejected"
+PAIR_ENDED = "pair.ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,23 @@ def message_event(kind: str, message: Message, channel_id: int) -> NewEvent:
     return NewEvent(kind, {"message": message.model_dump()}, channel_id=channel_id)
 
 
+def message_kind(event: StoredEvent) -> str | None:
+    """The kind of the message a ``message.*`` event carries (``None``: none, or no message)."""
+    message = event.payload.get("message")
+    return message.get("kind") if isinstance(message, dict) else None
+
+
+def read_event(author_id: int, channel_id: int, channel: str, reader: str, up_to: int) -> NewEvent:
+    """Tell an author that ``reader`` has read its messages in a channel up to ``up_to`` (the
+    newest of its messages the reader's cursor passed)."""
+    return NewEvent(
+        MESSAGE_READ,
+        {"channel": channel, "by": reader, "message_id": up_to},
+        channel_id=channel_id,
+        agent_id=author_id,
+    )
+
+
 def inbox_event(agent_id: int, item_id: int, kind: str, message_id: int, sender: str) -> NewEvent:
     """Something landed in ``agent_id``'s inbox."""
     return NewEvent(
@@ -88,7 +114,7 @@ def receipt_event(kind: str, sender_id: int, recipient: str, message_ids: list[i
 
 
 def channel_event(event_type: str, channel_id: int, name: str, **extra: Any) -> NewEvent:
-    """A channel was created or archived."""
+    """A channel was created, changed, archived, cleared or deleted."""
     return NewEvent(event_type, {"channel": name, **extra}, channel_id=channel_id)
 
 
@@ -114,6 +140,17 @@ def member_status_event(
     )
 
 
+def channel_status_event(
+    channel_id: int, channel: str, agent: str, status: str | None, visibility: str
+) -> NewEvent:
+    """A member set (or, with ``None``, cleared) its status in one channel."""
+    return NewEvent(
+        MEMBER_CHANNEL_STATUS,
+        {"channel": channel, "agent": agent, "status": status, "visibility": visibility},
+        channel_id=channel_id,
+    )
+
+
 def agent_event(agent_name: str, fields: dict[str, Any]) -> NewEvent:
     """An agent changed its profile or status."""
     return NewEvent(AGENT_UPDATED, {"agent": agent_name, **fields})
@@ -125,6 +162,16 @@ def task_event(
     """A task changed: scoped like the task itself (its channel, or every agent for ``cap:``
     and ``tag:`` targets)."""
     return NewEvent(kind, {"task": task.model_dump(), "by": by, **extra}, channel_id=channel_id)
+
+
+def pair_event(kind: str, pair: Pair, channel_id: int, by: str | None) -> NewEvent:
+    """A pair session was invited, accepted, rejected or ended: scoped to its channel, so
+    only its two agents see it. ``by`` is who did it (``None``: the invite expired)."""
+    return NewEvent(
+        kind,
+        {"pair": pair.model_dump(), "by": by, "reason": pair.end_reason},
+        channel_id=channel_id,
+    )
 
 
 def file_event(kind: str, file: File, channel_id: int) -> NewEvent:

@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from hubbub.core import events
+from hubbub.core import events, names
 from hubbub.core.bus import EventBus
 from hubbub.core.channels import ChannelService
 from hubbub.core.errors import HubbubError, InvalidInput, Unavailable
 from hubbub.core.events import StoredEvent
-from hubbub.core.models import Agent
+from hubbub.core.models import Agent, Cursors
 from hubbub.core.store import Store
 
 T = TypeVar("T")
 REPLAY_PAGE = 500
+CURSOR_PAGES = 4  # how far back (in replay pages) a cursor looks for the viewer's newest event
 EVENT_TYPE = re.compile(r"[a-z]+(\.[a-z]+)*")
 
 
@@ -45,6 +46,8 @@ class Scope:
     member_of: set[int]
     only_channels: frozenset[int] | None = None
     only_types: tuple[str, ...] | None = None
+    only_kind: str | None = None
+    """Message events only of messages of this kind (other events are not filtered by it)."""
     _left: set[int] = field(default_factory=set)
 
     def admits(self, event: StoredEvent) -> bool:
@@ -70,8 +73,13 @@ class Scope:
                 self.member_of.discard(event.channel_id)
         if not seen:
             return False
-        if self.only_types is not None and not any(
-            event.type == kind or event.type.startswith(kind + ".") for kind in self.only_types
+        if not typed(self.only_types, event.type):
+            return False
+        if (
+            self.only_kind is not None
+            and event.type.startswith("message.")
+            and event.type != events.MESSAGE_READ
+            and events.message_kind(event) != self.only_kind
         ):
             return False
         return self.only_channels is None or event.channel_id in self.only_channels
@@ -89,6 +97,35 @@ class Scope:
         )
 
 
+def typed(only: tuple[str, ...] | None, event_type: str) -> bool:
+    """True if ``event_type`` is one of ``only`` or starts with one and a dot (no filter:
+    every type)."""
+    return only is None or any(
+        event_type == kind or event_type.startswith(kind + ".") for kind in only
+    )
+
+
+def _check_types(types: list[str] | None) -> None:
+    for kind in types or ():
+        if not EVENT_TYPE.fullmatch(kind):
+            raise InvalidInput(
+                f"bad event type filter {kind!r}: use a type or its first part, "
+                "like 'message' or 'inbox.item'",
+                code="bad_filter",
+            )
+
+
+@dataclass
+class Firehose:
+    """Every event of the hub, whoever may see it: the operators' stream (admin
+    credentials), optionally narrowed to some types."""
+
+    only_types: tuple[str, ...] | None = None
+
+    def admits(self, event: StoredEvent) -> bool:
+        return typed(self.only_types, event.type)
+
+
 class FeedService:
     """Replay-then-live event streams and bounded waits for agents."""
 
@@ -100,6 +137,8 @@ class FeedService:
         self._channels = channels
         self.max_wait = max_wait
         self._wire: OrderedDict[int, bytes] = OrderedDict()
+        self.streams = 0
+        """Streams following the feed now (the API's and the dashboard's), for metrics."""
 
     def _need_bus(self) -> EventBus:
         if self._bus is None:
@@ -112,8 +151,11 @@ class FeedService:
         *,
         channels: list[str] | None = None,
         types: list[str] | None = None,
+        kind: str | None = None,
     ) -> Scope:
-        """The viewer's scope, narrowed to readable ``channels`` and ``types`` if given."""
+        """The viewer's scope, narrowed to readable ``channels`` and ``types`` if given, and
+        its message events to messages of ``kind``."""
+        names.check_kind(kind)
         only_channels = None
         if channels:
             found = [(await self._channels.open(viewer, name))[0].id for name in channels]
@@ -121,18 +163,17 @@ class FeedService:
         member_of = set(await self._store.member_channel_ids(viewer.id))
         if only_channels is not None:
             member_of |= only_channels
-        for kind in types or ():
-            if not EVENT_TYPE.fullmatch(kind):
-                raise InvalidInput(
-                    f"bad event type filter {kind!r}: use a type or its first part, "
-                    "like 'message' or 'inbox.item'",
-                    code="bad_filter",
-                )
-        return Scope(viewer, member_of, only_channels, tuple(types) if types else None)
+        _check_types(types)
+        return Scope(viewer, member_of, only_channels, tuple(types) if types else None, kind)
+
+    def firehose(self, types: list[str] | None = None) -> Firehose:
+        """The scope of every event (for admin credentials only), narrowed to ``types``."""
+        _check_types(types)
+        return Firehose(tuple(types) if types else None)
 
     async def follow(
         self,
-        scope: Scope,
+        scope: Scope | Firehose,
         *,
         after: int | None,
         backlog: int = 10_000,
@@ -146,6 +187,7 @@ class FeedService:
         from it ends the stream)."""
         bus = self._need_bus()
         subscription = bus.subscribe(backlog)
+        self.streams += 1
         try:
             newest = await self._store.last_event_seq()
             cursor = newest if after is None else after
@@ -156,6 +198,10 @@ class FeedService:
             elif cursor > newest:
                 yield [self._gap(cursor, newest, "the cursor is ahead of this hub's log")]
                 cursor = newest
+            elif after is not None and await self._store.removed_events_after(cursor):
+                # Events past the cursor went with removed messages (a channel cleared or
+                # deleted): say so, then replay what is left.
+                yield [self._gap(cursor, cursor, "events after the cursor were removed")]
             while True:
                 page = await self._store.events_after(cursor, REPLAY_PAGE)
                 if page:
@@ -188,7 +234,29 @@ class FeedService:
                     yield admitted
                     await self._delivered(scope, admitted)
         finally:
+            self.streams -= 1
             subscription.close()
+
+    async def cursor(self, viewer: Agent) -> Cursors:
+        """Where a poller starts: the newest event the viewer's stream would carry and the
+        newest message it may read. If none of the newest few thousand events is the
+        viewer's, the event cursor is the oldest of them less one: nothing after it is
+        skipped, since nothing between is for the viewer."""
+        scope = Scope(viewer, set(await self._store.member_channel_ids(viewer.id)))
+        below = await self._store.last_event_seq() + 1
+        event = 0
+        for _ in range(CURSOR_PAGES):
+            page = await self._store.events_before(below, REPLAY_PAGE)
+            if not page:
+                break
+            # The first admitted is the answer; what admitting it changes in scope is moot.
+            event = next((e.seq for e in page if scope.admits(e)), 0)
+            if event:
+                break
+            below = page[-1].seq
+            event = below - 1
+        message = await self._store.newest_readable_message(viewer.id)
+        return Cursors(event=event, message=message)
 
     @staticmethod
     def _gap(after: int, resumed: int, reason: str) -> StoredEvent:
@@ -200,7 +268,9 @@ class FeedService:
             datetime.now(UTC),
         )
 
-    async def _delivered(self, scope: Scope, admitted: list[StoredEvent]) -> None:
+    async def _delivered(self, scope: Scope | Firehose, admitted: list[StoredEvent]) -> None:
+        if isinstance(scope, Firehose):  # an operator watching delivers nothing to anyone
+            return
         items = [e.payload["item_id"] for e in admitted if e.type == events.INBOX_ITEM]
         if items:
             await self._store.mark_delivered(scope.viewer.id, items)

@@ -13,6 +13,8 @@ from hubbub.core.models import AckResult, Agent, Board, Inbox, ReadCursor
 from hubbub.core.store import Store
 
 BOARD_INBOX_ITEMS = 10
+BOARD_ROSTER = 8
+"""Members the board lists per channel (the rest are counted)."""
 
 
 class InboxService:
@@ -86,16 +88,19 @@ class InboxService:
         channel, member = await self._channels.open(agent, channel_name)
         if not member:
             await self._store.add_member(channel.id, agent.id)
-        stored = await self._store.set_read_cursor(agent.id, channel.id, seq)
+        stored = await self._store.set_read_cursor(
+            agent.id, channel.id, seq, self._limits.read_events_max_members
+        )
         return ReadCursor(channel=channel.name, seq=stored)
 
     async def board(self, agent: Agent) -> Board:
         """Unread counts for every channel the agent is in, and the head of its inbox."""
-        summaries = [
-            s.model_copy(update={"channel": names.dm_peer(s.channel, agent.name)})
-            if s.kind == "dm"
-            else s
-            for s in await self._store.channel_summaries(agent.id)
-        ]
+        rosters = await self._store.channel_rosters(agent.id, BOARD_ROSTER)
+        summaries = []
+        for line in await self._store.channel_summaries(agent.id):
+            roster, more = rosters.get(line.channel, ([], 0))
+            shown = names.dm_peer(line.channel, agent.name) if line.kind == "dm" else line.channel
+            change = {"channel": shown, "roster": roster, "roster_more": more}
+            summaries.append(line.model_copy(update=change))
         inbox = await self.peek(agent, limit=BOARD_INBOX_ITEMS)
         return Board(me=agent, channels=summaries, inbox=inbox)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from hubbub.core import access, events, names
+from hubbub.core import access, events, names, pairs
+from hubbub.core.agents import reachable
 from hubbub.core.channels import ChannelService
 from hubbub.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from hubbub.core.feed import FeedService
@@ -21,6 +24,7 @@ from hubbub.core.models import (
     Message,
     MessagePage,
     PostResult,
+    Seen,
     SendResult,
     Thread,
 )
@@ -47,6 +51,17 @@ def _plain_json(value: dict[str, Any]) -> bytes:
         raise InvalidInput(f"metadata is not plain JSON: {error}", code="bad_metadata") from None
 
 
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    """Refuse a time window without a zone, or one that ends before it starts."""
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.utcoffset() is None:
+            raise InvalidInput(
+                f"'{name}' needs a time zone: an offset such as Z or +02:00", code="bad_time"
+            )
+    if since is not None and until is not None and since > until:
+        raise InvalidInput("'since' is after 'until'", code="bad_range")
+
+
 class MessageService:
     """Post and read messages; route sends to channels, agents and groups of agents."""
 
@@ -59,6 +74,10 @@ class MessageService:
         self._feed = feed
 
     # checks
+
+    def check(self, content: str, metadata: dict[str, Any] | None) -> None:
+        """Raise unless ``content`` and ``metadata`` make a valid message body."""
+        self._check_body(content, metadata)
 
     def _check_body(self, content: str, metadata: dict[str, Any] | None) -> None:
         if not content.strip():
@@ -93,6 +112,7 @@ class MessageService:
         content: str,
         meta: dict[str, Any],
         reply_to: int | None,
+        kind: str | None = None,
     ) -> None:
         old = result.message
         if result.replayed and (
@@ -100,6 +120,7 @@ class MessageService:
             or old.content != content
             or old.metadata != meta
             or old.reply_to != reply_to
+            or old.kind != kind
         ):
             raise Conflict(
                 f"Idempotency-Key was already used for message {old.id} with a different body",
@@ -140,24 +161,32 @@ class MessageService:
         idempotency_key: str | None = None,
         notify: Sequence[Agent] = (),
         notify_kind: InboxKind = "send",
+        kind: str | None = None,
     ) -> PostResult:
         """Post in a channel; ``general``, ``global``, ``project-*``, ``tech-*`` appear on first
         post. Mentions of real agents who can read the channel land in their inboxes, as does
-        an item of ``notify_kind`` for each agent in ``notify``."""
+        an item of ``notify_kind`` for each agent in ``notify``. ``kind`` says what the
+        message is (``question``, ``decision``…)."""
         meta = metadata or {}
         self._check_body(content, meta)
         self._check_key(idempotency_key)
+        names.check_kind(kind)
         if channel_name.startswith("dm:"):
             raise InvalidInput("send DMs to '@agent', not to a dm: channel", code="bad_target")
-        names.check_channel(channel_name)
-        replay = await self._replay(author, idempotency_key, channel_name, content, meta, reply_to)
+        if not names.is_pair_name(channel_name):
+            names.check_channel(channel_name)
+        replay = await self._replay(
+            author, idempotency_key, channel_name, content, meta, reply_to, kind
+        )
         if replay is not None:
             return replay
         new = await self._in_channel(
             author, channel_name, content, meta, reply_to, idempotency_key, notify, notify_kind
         )
+        if kind is not None:
+            new = replace(new, kind=kind)
         result = await self._store.post(new)
-        self._check_replay(result, channel_name, content, meta, reply_to)
+        self._check_replay(result, channel_name, content, meta, reply_to, kind)
         return result
 
     async def _in_channel(
@@ -188,6 +217,9 @@ class MessageService:
             member = access.needs_membership(channel) and await self._store.is_member(
                 channel.id, author.id
             )
+            if channel.kind == "pair" and member:  # the other agent hears of it as of a DM
+                peer = await pairs.peer_to_notify(self._store, channel, author)
+                notify, notify_kind = [peer], "dm"
             access.check_writable(channel, channel_name, member)
             target = channel.id
         thread_id = await self._thread_of(reply_to, channel_name)
@@ -222,11 +254,11 @@ class MessageService:
                 f"{target!r} is not a #channel or an @agent: files go to one place",
                 code="bad_target",
             )
-        recipient = await self._store.agent(parsed.value)
-        if recipient is None:
-            raise NotFound(f"no agent named {parsed.value!r}", code="unknown_target")
+        found = await self._store.agent(parsed.value)
+        recipient = reachable(found, parsed.value, missing="unknown_target")
         if recipient.id == author.id:
             raise InvalidInput("you cannot DM yourself", code="bad_target")
+        await self._check_dm(author, recipient)
         return await self._dm(author, recipient, content or "", {}, "dm", None, None)
 
     async def _replay(
@@ -237,6 +269,7 @@ class MessageService:
         content: str,
         meta: dict[str, Any],
         reply_to: int | None,
+        kind: str | None = None,
     ) -> PostResult | None:
         """The first result of a retried request, even if the channel changed since."""
         if key is None:
@@ -245,7 +278,7 @@ class MessageService:
         if earlier is None:
             return None
         replay = PostResult(message=earlier, replayed=True)
-        self._check_replay(replay, channel_name, content, meta, reply_to)
+        self._check_replay(replay, channel_name, content, meta, reply_to, kind)
         return replay
 
     async def _thread_of(self, reply_to: int | None, channel_name: str) -> int | None:
@@ -267,6 +300,7 @@ class MessageService:
         metadata: dict[str, Any] | None = None,
         reply_to: int | None = None,
         idempotency_key: str | None = None,
+        kind: str | None = None,
     ) -> SendResult:
         """Send to ``#channel``, ``@agent``, ``label:``/``tag:``/``cap:`` or ``broadcast``.
 
@@ -276,6 +310,7 @@ class MessageService:
         """
         parsed = names.parse_target(target)
         meta = metadata or {}
+        names.check_kind(kind)
         if parsed.kind == "channel":
             posted = await self.post(
                 author,
@@ -284,6 +319,7 @@ class MessageService:
                 metadata=meta,
                 reply_to=reply_to,
                 idempotency_key=idempotency_key,
+                kind=kind,
             )
             return SendResult(
                 target=str(parsed),
@@ -294,33 +330,42 @@ class MessageService:
         self._check_body(content, meta)
         self._check_key(idempotency_key)
         if parsed.kind == "agent":
-            recipient = await self._store.agent(parsed.value)
-            if recipient is None:
-                raise NotFound(f"no agent named {parsed.value!r}", code="unknown_target")
+            found = await self._store.agent(parsed.value)
+            recipient = reachable(found, parsed.value, missing="unknown_target")
             if recipient.id == author.id:
                 raise InvalidInput("you cannot DM yourself", code="bad_target")
+            await self._check_dm(author, recipient)
             recipients = [recipient]
-            kind: InboxKind = "dm"
+            item_kind: InboxKind = "dm"
         else:
             recipients = await self._routable(author, parsed.kind, parsed.value)
-            kind = "broadcast" if parsed.kind == "broadcast" else "send"
+            item_kind = "broadcast" if parsed.kind == "broadcast" else "send"
         if parsed.kind == "broadcast":
             return await self._broadcast(
-                author, recipients, content, meta, reply_to, idempotency_key
+                author, recipients, content, meta, reply_to, idempotency_key, kind
             )
         news = [
-            await self._dm(author, r, content, meta, kind, reply_to, idempotency_key)
+            replace(
+                await self._dm(author, r, content, meta, item_kind, reply_to, idempotency_key),
+                kind=kind,
+            )
             for r in recipients
         ]
         results = await self._store.post_many(news)
         for result, new in zip(results, news, strict=True):
-            self._check_replay(result, new.channel_name, content, meta, reply_to)
+            self._check_replay(result, new.channel_name, content, meta, reply_to, kind)
         return SendResult(
             target=str(parsed),
             recipients=[r.name for r in recipients],
             messages=[r.message for r in results],
             replayed=all(r.replayed for r in results),
         )
+
+    async def _check_dm(self, author: Agent, recipient: Agent) -> None:
+        """A ``ghost`` is reached by ``@name`` only in a DM that already exists."""
+        if recipient.visibility == "ghost":
+            dm = names.dm_channel_name(author.name, recipient.name)
+            access.check_dm(recipient, await self._channels.cached(dm) is not None)
 
     async def _routable(self, author: Agent, kind: str, value: str) -> list[Agent]:
         query = AgentQuery(
@@ -389,6 +434,7 @@ class MessageService:
         meta: dict[str, Any],
         reply_to: int | None,
         key: str | None,
+        kind: str | None = None,
     ) -> SendResult:
         posted = await self.post(
             author,
@@ -399,6 +445,7 @@ class MessageService:
             idempotency_key=key,
             notify=recipients,
             notify_kind="broadcast",
+            kind=kind,
         )
         return SendResult(
             target="broadcast",
@@ -418,22 +465,37 @@ class MessageService:
         before: int | None = None,
         limit: int = 50,
         wait: float = 0,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> MessagePage:
         """A page of a channel: ``after`` pages forward, else the latest (or before ``before``).
-        With ``after`` and ``wait`` seconds, an empty page waits for the next post."""
+        With ``after`` and ``wait`` seconds, an empty page waits for the next post. ``kind``
+        keeps only messages of that kind (and waits for one). ``since`` and ``until`` keep
+        only messages created in that window (aware times); ``since`` without ``after`` or
+        ``before`` pages forward from that time."""
+        names.check_kind(kind)
         if not 1 <= limit <= self._limits.max_page:
             raise InvalidInput(f"limit must be 1-{self._limits.max_page}")
         if after is not None and before is not None:
             raise InvalidInput("give 'after' or 'before', not both", code="bad_range")
+        check_window(since, until)
+        forward = after is not None or (since is not None and before is None)
         channel, _ = await self._channels.open(viewer, channel_name)
 
         async def fetch() -> MessagePage:
             rows = await self._store.messages(
-                channel.id, after=after, before=before, limit=limit + 1
+                channel.id,
+                after=after,
+                before=before,
+                limit=limit + 1,
+                kind=kind,
+                since=since,
+                until=until,
             )
             has_more = len(rows) > limit
             if has_more:
-                rows = rows[:limit] if after is not None else rows[1:]
+                rows = rows[:limit] if forward else rows[1:]
             cursor = rows[-1].id if rows else (after or 0)
             return MessagePage(
                 channel=channel.name, messages=rows, cursor=cursor, has_more=has_more
@@ -447,7 +509,11 @@ class MessageService:
             wait,
             fetch,
             lambda page: bool(page.messages),
-            lambda e: e.type == events.MESSAGE_POSTED and e.channel_id == channel.id,
+            lambda e: (
+                e.type == events.MESSAGE_POSTED
+                and e.channel_id == channel.id
+                and (kind is None or events.message_kind(e) == kind)
+            ),
         )
 
     async def get(self, viewer: Agent, message_id: int) -> Message:
@@ -467,12 +533,27 @@ class MessageService:
                     return message, channel
         raise NotFound(f"no message with id {message_id}", code="message_not_found")
 
-    async def thread(self, viewer: Agent, message_id: int) -> Thread:
-        """The whole thread a message belongs to."""
+    async def seen(self, viewer: Agent, message_id: int) -> Seen:
+        """Which members have read past a message (by their read cursors); only one who may
+        read its channel may ask."""
+        message, channel = await self._readable(viewer, message_id)
+        positions = await self._store.read_positions(channel.id)
+        others = [(name, seq) for name, seq in positions if name != message.author]
+        return Seen(
+            message_id=message.id,
+            channel=message.channel,
+            seen_by=[name for name, seq in others if seq >= message.id],
+            not_yet=[name for name, seq in others if seq < message.id],
+        )
+
+    async def thread(self, viewer: Agent, message_id: int, *, kind: str | None = None) -> Thread:
+        """The whole thread a message belongs to (only the replies of ``kind``, if given)."""
+        names.check_kind(kind)
         message, _ = await self._readable(viewer, message_id)
         root_id = message.thread_id or message.id
         rows = await self._store.thread(root_id)
-        return Thread(root=rows[0], replies=rows[1:])
+        replies = [r for r in rows[1:] if kind is None or r.kind == kind]
+        return Thread(root=rows[0], replies=replies)
 
     async def _own(self, author: Agent, message_id: int) -> tuple[Message, Channel]:
         message, channel = await self._readable(author, message_id)

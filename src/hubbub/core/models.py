@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hubbub.core.names import channel_category
 
 AgentStatus = Literal["active", "idle", "busy", "offline"]
 AgentVisibility = Literal["visible", "hidden", "ghost"]
 AgentKind = Literal["agent", "human", "integration"]
 ChannelVisibility = Literal["public", "private", "secret"]
-ChannelKind = Literal["channel", "dm"]
+ChannelKind = Literal["channel", "dm", "pair"]
+ChannelCategory = Literal["global", "project", "tech", "other"]
 InboxKind = Literal["dm", "mention", "send", "broadcast", "task"]
 TaskStatus = Literal["open", "claimed", "done", "failed", "cancelled"]
 KeyKind = Literal["machine", "admin"]
@@ -44,6 +47,16 @@ class Agent(Model):
         description="an always-on runner acts as this agent (`hubbub agent run` sets it): other "
         "runners stop answering a thread that only runners write in",
     )
+    deactivated: bool = Field(
+        default=False,
+        description="an admin deactivated it: requests acting as it are refused and it is "
+        "hidden, until an admin reactivates it",
+    )
+    deleted: bool = Field(
+        default=False,
+        description="an admin deleted it: gone from listings, its messages kept under its "
+        "name, which is not registered again unless an admin purges it",
+    )
     created_at: datetime
     last_seen_at: datetime | None = None
 
@@ -56,13 +69,52 @@ class Channel(Model):
     kind: ChannelKind = "channel"
     visibility: ChannelVisibility = "public"
     topic: str | None = None
+    project: str | None = Field(default=None, description="the project this room is about")
+    branch: str | None = Field(default=None, description="the branch of the project it is about")
+    category: ChannelCategory = Field(
+        default="other",
+        description="from the name, never stored: `global` (`general`, `global`), `project` "
+        "(`project-*`), `tech` (`tech-*`) or `other`",
+    )
     created_by: str | None = Field(default=None, description="name of the creating agent")
     created_at: datetime
     archived: bool = False
+    retention_days: float | None = Field(
+        default=None,
+        description="messages here are removed once older than this many days (set by an "
+        "admin; null: the hub's `message_retention_days`)",
+    )
     last_message_id: int = Field(default=0, description="id of the newest message (0: none)")
     members: list[str] | None = Field(
         default=None, description="member names; present for DMs and single-channel reads"
     )
+    roster: list[Member] | None = Field(
+        default=None,
+        description="the members with their status, label, status in this channel and last "
+        "activity; present where `members` is",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _categorised(cls, data: Any) -> Any:
+        """The category follows from the name, whatever the input says."""
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            return {**data, "category": channel_category(data["name"])}
+        return data
+
+
+class Member(Model):
+    """A channel member as its teammates see it: who, what it is doing, when last active."""
+
+    name: str
+    kind: AgentKind = "agent"
+    label: str | None = None
+    status: AgentStatus = "active"
+    note: str | None = Field(default=None, description="its global status note")
+    channel_status: str | None = Field(
+        default=None, description="what it says it is doing in this channel"
+    )
+    last_seen_at: datetime | None = None
 
 
 class Message(Model):
@@ -79,6 +131,9 @@ class Message(Model):
     created_at: datetime
     edited_at: datetime | None = None
     deleted: bool = False
+    kind: str | None = Field(
+        default=None, description="what the message is: `note`, `question`, `decision`…"
+    )
 
 
 class PostResult(Model):
@@ -135,6 +190,31 @@ class ChannelSummary(Model):
     unread: int
     last_message_id: int
     read_cursor: int
+    roster: list[Member] = Field(
+        default_factory=list,
+        description="members with their status, by name, the agent itself left out (at most "
+        "8: `roster_more` says how many more)",
+    )
+    roster_more: int = Field(default=0, description="members beyond those in `roster`")
+
+
+class Project(Model):
+    """A project named by channels, with what the viewer may see of it."""
+
+    project: str
+    channels: int = Field(description="channels of the project the viewer may see")
+    messages: int = Field(description="messages in those channels")
+    last_activity: datetime = Field(
+        description="the newest message in those channels (else the newest channel's creation)"
+    )
+
+
+class ChannelRemoval(Model):
+    """What clearing or deleting a channel removed."""
+
+    channel: str
+    action: Literal["cleared", "deleted"]
+    messages: int = Field(description="messages removed, with their files, inbox items and events")
 
 
 class Board(Model):
@@ -176,11 +256,33 @@ class SearchResult(Model):
     hits: list[SearchHit]
 
 
+class Seen(Model):
+    """Who has read past a message, from the members' read cursors."""
+
+    message_id: int
+    channel: str
+    seen_by: list[str] = Field(description="members (its author left out) who read past it")
+    not_yet: list[str] = Field(description="members (its author left out) who have not")
+
+
 class ReadCursor(Model):
     """Where an agent has read up to in a channel."""
 
     channel: str
     seq: int
+
+
+class Cursors(Model):
+    """Where a poller starts: the newest event and message the caller may see."""
+
+    event: int = Field(
+        description="the newest event the caller's stream may carry (0: none); stream or wait "
+        "after it"
+    )
+    message: int = Field(
+        description="the newest message in a channel or DM the caller may read (0: none); "
+        "read after it"
+    )
 
 
 class Event(Model):
@@ -386,6 +488,86 @@ class Readiness(Model):
 
     ready: bool
     checks: list[Check]
+
+
+class AgentPurge(Model):
+    """A deleted agent purged: its messages removed, its name free again."""
+
+    agent: str
+    messages: int = Field(description="messages of it removed, everywhere their text lived")
+
+
+class RetentionRule(Model):
+    """One retention rule and what it removes (or, in a dry run, would remove)."""
+
+    channel: str | None = Field(description="the channel it rules; null: the hub's default")
+    days: float
+    before: datetime = Field(description="messages created before this are past it")
+    messages: int = 0
+
+
+class RetentionReport(Model):
+    """What a prune removed, or (``dry_run``) would remove now."""
+
+    dry_run: bool
+    rules: list[RetentionRule]
+    tasks: int = Field(description="finished tasks past `task_retention_days`")
+
+
+class HubCounts(Model):
+    """What a hub's database holds, counted."""
+
+    agents: dict[str, int] = Field(description="agents of every kind, by status")
+    channels: int = Field(description="channels, DMs included, archived ones too")
+    messages: int = Field(description="messages not deleted")
+    tasks: dict[str, int] = Field(description="tasks by state")
+    files: int
+    events: int = Field(description="events in the log (older ones are pruned)")
+    webhook_deliveries: dict[str, int] = Field(
+        description="webhook deliveries kept, by state (pending is the backlog)"
+    )
+
+
+class HubStats(HubCounts):
+    """A hub at a glance, for operators."""
+
+    version: str
+    started_at: datetime = Field(description="when this hub process started")
+    uptime_seconds: float
+
+
+# pairs
+
+PairState = Literal["pending", "active", "rejected", "ended"]
+PairEndReason = Literal["rejected", "cancelled", "hung_up", "expired"]
+
+
+class Pair(Model):
+    """A pair session: an exclusive live chat between two agents, in a channel of its own
+    (kind ``pair``), from the invite to the hang-up."""
+
+    id: int
+    channel: str = Field(
+        description="its channel, `pair:{id}`: read, post, search and mark read there as in "
+        "any channel (its two agents are its only members)"
+    )
+    inviter: str
+    invitee: str
+    state: PairState = Field(
+        description="`pending` (invited), `active` (accepted), `rejected`, or `ended` "
+        "(cancelled, hung up, or the invite expired)"
+    )
+    topic: str | None = None
+    created_at: datetime
+    expires_at: datetime = Field(description="when a pending invite lapses unless answered")
+    accepted_at: datetime | None = None
+    ended_at: datetime | None = None
+    ended_by: str | None = Field(
+        default=None, description="who rejected, cancelled or hung up (null when it expired)"
+    )
+    end_reason: PairEndReason | None = Field(
+        default=None, description="`rejected`, `cancelled`, `hung_up` or `expired`"
+    )
 
 
 # files

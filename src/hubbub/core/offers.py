@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from hubbub.core import access, names
+from hubbub.core.agents import reachable
 from hubbub.core.channels import ChannelService
 from hubbub.core.errors import InvalidInput, NotFound, TooLarge
 from hubbub.core.limits import Limits
@@ -140,11 +141,13 @@ class Offers:
         if target.kind == "channel":
             return await self._channel_offer(creator, target.value, offering)
         if target.kind == "agent":
-            recipient = await self._store.agent(target.value)
-            if recipient is None:
-                raise NotFound(f"no agent named {target.value!r}", code="unknown_target")
+            found = await self._store.agent(target.value)
+            recipient = reachable(found, target.value, missing="unknown_target")
             if recipient.id == creator.id:
                 raise InvalidInput("you cannot hand a task to yourself", code="bad_target")
+            if recipient.visibility == "ghost":  # its offer is a DM: only where one exists
+                dm_name = names.dm_channel_name(creator.name, recipient.name)
+                access.check_dm(recipient, await self._channels.cached(dm_name) is not None)
             dm = await self._dm(creator, recipient)
             return dm.channel, [dm] if offering else []
         if not offering:

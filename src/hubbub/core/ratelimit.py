@@ -15,6 +15,8 @@ class RateLimiter:
         self.rate = rate
         self.burst = max(burst, 1.0)
         self._buckets: dict[Hashable, tuple[float, float]] = {}
+        self.refused = 0
+        """Requests refused since start (for metrics)."""
 
     def take(self, key: Hashable, *, rate: float | None = None, burst: float | None = None) -> None:
         """Spend one token for ``key`` or raise :class:`RateLimited` with the wait; ``rate``
@@ -28,6 +30,7 @@ class RateLimiter:
         tokens = min(burst, tokens + (now - stamp) * rate)
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
+            self.refused += 1
             wait = (1.0 - tokens) / rate
             raise RateLimited(
                 # No wait in the words: retry_after carries it, rounded as the wire says it.

@@ -16,7 +16,9 @@ from typing import Literal, get_args
 from hubbub.core import names
 from hubbub.core.errors import Forbidden, InvalidInput
 
-Scope = Literal["tasks:create", "tasks:read", "tasks:update", "messages:write", "messages:read"]
+Scope = Literal[
+    "tasks:create", "tasks:read", "tasks:update", "messages:write", "messages:read", "metrics:read"
+]
 SCOPES: tuple[str, ...] = get_args(Scope)
 MAX_PATTERNS = 64
 _TARGET_PREFIXES = ("#", "@", "cap:", "tag:", "label:")

@@ -31,8 +31,14 @@ class SearchService:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 20,
+        kind: str | None = None,
+        project: str | None = None,
     ) -> SearchResult:
-        """Messages matching every word of ``query`` (``"quoted phrases"`` and ``prefix*``)."""
+        """Messages matching every word of ``query`` (``"quoted phrases"`` and ``prefix*``);
+        only those of ``kind`` and in the channels of ``project``, if given."""
+        names.check_kind(kind)
+        if project is not None:
+            names.check_project(project)
         text = query.strip()
         if not text:
             raise InvalidInput("search query is empty", code="empty_query")
@@ -61,6 +67,8 @@ class SearchService:
                 since=since,
                 until=until,
                 limit=limit,
+                kind=kind,
+                project=project,
             )
         )
         return SearchResult(query=text, hits=hits)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from hubbub.core.events import StoredEvent
 from hubbub.core.models import (
@@ -22,13 +22,18 @@ from hubbub.core.models import (
     ChannelVisibility,
     DeliveryStatus,
     File,
+    HubCounts,
     InboxItem,
     InboxKind,
     Integration,
     KeyInfo,
     KeyKind,
+    Member,
     Message,
+    Pair,
+    PairState,
     PostResult,
+    Project,
     SearchHit,
     Task,
     TaskCreated,
@@ -36,6 +41,7 @@ from hubbub.core.models import (
     User,
     WebhookDelivery,
 )
+from hubbub.core.telemetry import WriterTelemetry
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,43 @@ class NewChannel:
     topic: str | None = None
     created_by: int | None = None
     members: tuple[int, ...] = ()
+    project: str | None = None
+    branch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelChanges:
+    """What a channel's creator or an admin may change; ``None`` leaves a field as it is and
+    ``""`` clears it."""
+
+    topic: str | None = None
+    project: str | None = None
+    branch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFilter:
+    """Which channels a listing holds: the viewer's (``None``: every one), of one ``kind``
+    (``None``: channels, not DMs) and ``project``."""
+
+    viewer_id: int | None
+    include_archived: bool = False
+    kind: str | None = None
+    project: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSelection:
+    """Messages to remove: those of ``channel_id`` (if given) with an id up to ``up_to`` (if
+    given) created before ``before`` (if given). At least one must be given."""
+
+    channel_id: int | None = None
+    up_to: int | None = None
+    before: datetime | None = None
+    unruled: bool = False
+    """Only in channels without a retention of their own (``retention_days`` unset)."""
+    ids: tuple[int, ...] | None = None
+    """Only these messages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +133,7 @@ class NewMessage:
     thread_id: int | None = None
     idempotency_key: str | None = None
     join_author: bool = True
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +159,13 @@ class AgentChanges:
     status_note: str | None = None
     visibility: str | None = None
     runner: bool | None = None
+    channels: list[str] | None = None
+    """Channels to join, by name (checked by the service, which fills ``join``)."""
+    join: tuple[int | NewChannel, ...] = ()
+    """The channels to join in the same transaction: existing ones, or ones to create."""
+
+
+AgentStateChange = Literal["deactivate", "reactivate", "delete"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +193,8 @@ class SearchQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 20
+    project: str | None = None
+    kind: str | None = None
 
 
 # tasks
@@ -382,6 +435,56 @@ class FileQuery:
     limit: int = 50
 
 
+# pairs
+
+
+@dataclass(frozen=True, slots=True)
+class NewPair:
+    """An invite to insert, with everything that commits alongside it: the pair's own
+    channel (named after its id, so created by the store), the message that carries the
+    invite into the invitee's inbox (``channel`` and ``channel_name`` filled in by the store),
+    and the refusal if either agent is already in a pending or active pair."""
+
+    inviter_id: int
+    invitee_id: int
+    topic: str | None
+    expires_at: datetime
+    invite: NewMessage
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPair:
+    """A pair with what the rules need beyond its public shape: its channel's id and its two
+    agents' ids."""
+
+    pair: Pair
+    channel_id: int
+    inviter_id: int
+    invitee_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PairQuery:
+    """An agent's pairs, newest first: in one state (an expired invite counts as ``ended``),
+    with ids below ``before``."""
+
+    agent_id: int
+    state: PairState | None = None
+    before: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PairChange:
+    """A step of a pair by one of its agents: ``accept`` or ``reject`` (the invitee, while
+    the invite is pending and unexpired), ``cancel`` (the inviter, likewise) or ``hang_up``
+    (either, while active)."""
+
+    op: str
+    pair_id: int
+    agent_id: int
+
+
 class Store(Protocol):
     """Persistence for the whole hub."""
 
@@ -400,6 +503,15 @@ class Store(Protocol):
     async def probe(self) -> None:
         """Commit a real write through the writer, or raise the
         :class:`~hubbub.core.errors.Unavailable` that says why it cannot."""
+        ...
+
+    def telemetry(self) -> WriterTelemetry:
+        """This process's figures about its writes (kept as they happen, read for metrics)."""
+        ...
+
+    async def counts(self, *, everything: bool = True) -> HubCounts:
+        """What the database holds, counted; without ``everything``, only the cheap counts
+        (tasks, webhook deliveries) and zeros for the rest."""
         ...
 
     # keys
@@ -484,7 +596,44 @@ class Store(Protocol):
     # agents
     async def agent(self, name: str) -> Agent | None: ...
     async def agents_named(self, names: Sequence[str]) -> list[Agent]: ...
-    async def ensure_agent(self, name: str, machine: str, kind: AgentKind) -> Agent: ...
+    async def ensure_agent(self, name: str, machine: str, kind: AgentKind, cap: int = 0) -> Agent:
+        """The agent ``name``, registered now if new; refused (``too_many_agents``) when its
+        machine already holds ``cap`` agents that are not deleted (0: no cap)."""
+        ...
+
+    async def set_agent_state(self, name: str, change: AgentStateChange) -> Agent:
+        """Deactivate, reactivate or delete an agent, with its event."""
+        ...
+
+    async def authored_messages(self, agent_id: int) -> list[int]:
+        """The ids of every message an agent wrote."""
+        ...
+
+    async def free_agent_name(self, name: str) -> Agent:
+        """Rename a deleted agent out of the way, so its name may be registered again."""
+        ...
+
+    # retention
+    async def retention_boundary(self, before: datetime) -> int:
+        """The id of the newest message created before ``before`` (0: none)."""
+        ...
+
+    async def retention_rules(self) -> list[tuple[int, str, float]]:
+        """Channels with a retention of their own: (id, name, days)."""
+        ...
+
+    async def count_old_messages(self, up_to: int, channel_id: int | None) -> int:
+        """Messages up to ``up_to`` in a channel, or (``None``) in those without a rule."""
+        ...
+
+    async def count_old_tasks(self, before: datetime) -> int: ...
+
+    async def purge_tasks(self, before: datetime, limit: int) -> int:
+        """Remove up to ``limit`` tasks finished before ``before`` (0: none left)."""
+        ...
+
+    async def set_channel_retention(self, name: str, days: float | None) -> Channel: ...
+
     async def update_agent(self, agent_id: int, changes: AgentChanges) -> Agent: ...
     async def list_agents(self, query: AgentQuery) -> list[Agent]: ...
     async def touch_agent(self, agent_id: int) -> Agent:
@@ -514,6 +663,36 @@ class Store(Protocol):
     async def add_member(self, channel_id: int, agent_id: int) -> bool: ...
     async def remove_member(self, channel_id: int, agent_id: int) -> bool: ...
     async def archive_channel(self, channel_id: int) -> Channel: ...
+    async def update_channel(self, channel_id: int, changes: ChannelChanges, by: str) -> Channel:
+        """Change a channel's topic, project or branch (``channel.updated``)."""
+        ...
+
+    async def filter_channels(self, query: ChannelFilter) -> list[Channel]:
+        """Channels (or DMs, or another kind) the viewer may see, by name."""
+        ...
+
+    async def projects(self, viewer_id: int | None, include_archived: bool) -> list[Project]:
+        """Each project of the channels the viewer may see, with their counts, by name."""
+        ...
+
+    async def purge_messages(self, selection: MessageSelection, limit: int) -> int:
+        """Remove up to ``limit`` of the selected messages, oldest first, and everything that
+        holds their text (search rows, inbox items, files, events, idempotent replays), in one
+        write; how many it removed (0: none are left)."""
+        ...
+
+    async def channel_cleared(self, channel_id: int, removed: int, by: str) -> Channel:
+        """Record that a channel was cleared (``channel.cleared``)."""
+        ...
+
+    async def delete_channel(self, channel_id: int, by: str) -> None:
+        """Delete an emptied channel, its tasks, files and members (``channel.deleted``)."""
+        ...
+
+    async def removed_events_after(self, seq: int) -> int:
+        """The end of the newest hole in the event log after ``seq`` (0: none)."""
+        ...
+
     async def channels_created_since(self, agent_id: int, since: datetime) -> int: ...
 
     # messages
@@ -531,10 +710,20 @@ class Store(Protocol):
         ...
 
     async def messages(
-        self, channel_id: int, *, after: int | None, before: int | None, limit: int
+        self,
+        channel_id: int,
+        *,
+        after: int | None,
+        before: int | None,
+        limit: int,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Message]:
         """Messages in ascending id order: the first ``limit`` after ``after``, else the last
-        ``limit`` before ``before`` (or the latest)."""
+        ``limit`` before ``before`` (or the latest); only those of ``kind`` if given. With
+        ``since`` or ``until``, only those created in that window, and the first ``limit``
+        from ``since`` when neither ``after`` nor ``before`` is given."""
         ...
 
     async def thread(self, root_id: int) -> list[Message]: ...
@@ -557,7 +746,17 @@ class Store(Protocol):
         ``inbox.delivered`` receipts."""
         ...
 
-    async def set_read_cursor(self, agent_id: int, channel_id: int, seq: int) -> int: ...
+    async def set_read_cursor(
+        self, agent_id: int, channel_id: int, seq: int, notify_max: int = 0
+    ) -> int:
+        """Move a read cursor forward (never back, never past the newest message); in a
+        channel of at most ``notify_max`` members, tell each author whose messages it passed
+        (``message.read``, one per author)."""
+        ...
+
+    async def read_positions(self, channel_id: int) -> list[tuple[str, int]]:
+        """Each listed member of a channel (no ghosts) and its read cursor, by name."""
+        ...
 
     # what each session has been told of the inbox
     async def session_news(
@@ -582,6 +781,22 @@ class Store(Protocol):
         ...
 
     async def channel_summaries(self, agent_id: int) -> list[ChannelSummary]: ...
+    async def channel_roster(self, channel_id: int, viewer_id: int | None) -> list[Member]:
+        """A channel's members with their status, by name: no ghost but the viewer."""
+        ...
+
+    async def channel_rosters(
+        self, agent_id: int, per_channel: int
+    ) -> dict[str, tuple[list[Member], int]]:
+        """Per unarchived channel of the agent: up to ``per_channel`` other listed members
+        and how many more there are."""
+        ...
+
+    async def set_channel_status(
+        self, channel_id: int, agent_id: int, status: str | None
+    ) -> Member | None:
+        """Set or clear a member's status in a channel (``None``: not a member)."""
+        ...
 
     # search
     async def search(self, query: SearchQuery) -> list[SearchHit]: ...
@@ -593,6 +808,15 @@ class Store(Protocol):
 
     async def last_event_seq(self) -> int:
         """The newest committed event's sequence (0 if none)."""
+        ...
+
+    async def events_before(self, seq: int, limit: int) -> list[StoredEvent]:
+        """Up to ``limit`` committed events before ``seq``, newest first."""
+        ...
+
+    async def newest_readable_message(self, agent_id: int) -> int:
+        """The id of the newest message in a public channel or one the agent is in (0 if
+        none)."""
         ...
 
     async def first_event_seq(self) -> int:
@@ -700,6 +924,27 @@ class Store(Protocol):
 
     async def expired_files(self, before: datetime, limit: int) -> list[int]:
         """Ids of files shared before ``before``, oldest first."""
+        ...
+
+    # pairs
+    async def create_pair(self, new: NewPair) -> Pair:
+        """Insert a pending pair, its channel (both agents its members), the invite's message
+        and inbox item and ``pair.invited``, in one write; :class:`Conflict` (``busy``,
+        nothing written) if either agent is in a pending, unexpired or active pair."""
+        ...
+
+    async def pair(self, pair_id: int) -> StoredPair | None: ...
+    async def pair_by_channel(self, channel_id: int) -> StoredPair | None: ...
+    async def pairs(self, query: PairQuery) -> list[Pair]: ...
+    async def change_pair(self, change: PairChange) -> Pair | None:
+        """Apply a step with its event (an end also archives the pair's channel); ``None``
+        (nothing written) unless the pair is in the state the step needs and the agent is
+        the one who may take it."""
+        ...
+
+    async def expire_pairs(self) -> list[Pair]:
+        """End every pending invite past its expiry (``pair.ended``, ``expired``), archiving
+        its channel."""
         ...
 
     # integrations and webhooks

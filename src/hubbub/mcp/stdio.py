@@ -1,6 +1,7 @@
 """``hubbub mcp``: the MCP server on stdin/stdout for clients that spawn it (Claude Code,
 Codex, Cursor, Gemini, OpenCode). It acts as one agent through the SDK (hub, key and agent
-from the client config, the environment or ``--agent``), declares Claude Code's
+from the client config, the environment or ``--agent``; its profile from ``HUBBUB_PROFILE``
+and the like, applied at start), declares Claude Code's
 ``claude/channel`` capability and, once the client is initialized, pushes each new inbox item
 as a channel event. stdout carries only the protocol; logs go to stderr."""
 
@@ -19,6 +20,7 @@ from mcp.server.session import ServerSession
 from mcp.server.stdio import stdio_server
 
 from hubbub.client import AsyncClient, ClientSettings
+from hubbub.core.errors import Unavailable
 from hubbub.mcp import channel
 from hubbub.mcp.server import build
 from hubbub.tools import Surface
@@ -39,14 +41,19 @@ def notifier(session: ServerSession) -> channel.Notify:
 
 
 async def serve(surface: Surface, settings: ClientSettings, max_wait: float) -> None:
-    """Serve until stdin closes; ``hubbub_wait`` blocks at most ``max_wait`` seconds."""
-    client = AsyncClient(settings.url, settings.key, settings.agent)
+    """Serve until stdin closes; ``hubbub_wait`` blocks at most ``max_wait`` seconds. The
+    agent's profile, if one is set, is applied first (one request)."""
+    client = AsyncClient(settings.url, settings.key, settings.agent, profile=settings.profile)
 
     @asynccontextmanager
     async def shared(ctx: ServerRequestContext[Any, Any]) -> AsyncIterator[AsyncClient]:
         yield client
 
     async with client, anyio.create_task_group() as background:
+        try:
+            await client.apply_profile()
+        except Unavailable as error:  # the hub may start later; the first tool call brings it
+            log.warning("profile not applied yet: %s", error.detail)
         pushing = False
 
         def start_push(session: ServerSession) -> None:

@@ -75,7 +75,9 @@ class Answers:
             await self._deliver("reply", text, where, work.item.id, post)
             log.info("item %d: replied in %s", work.item.id, work.where())
         except Conflict as error:
-            if error.code != "idempotency_conflict":
+            # message_removed: the earlier run's reply was posted, then cleared away with its
+            # channel; it is answered all the same.
+            if error.code not in ("idempotency_conflict", "message_removed"):
                 raise
             log.info("item %d: answered already (by an earlier run)", work.item.id)
 

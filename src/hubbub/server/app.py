@@ -23,6 +23,7 @@ from hubbub.mcp.mount import McpEndpoint
 from hubbub.server import endpoints, openapi, problems, routes
 from hubbub.server.bodylimit import BodyLimit
 from hubbub.server.dispatch import HubApp, RouteTable
+from hubbub.server.metrics import Metrics
 from hubbub.server.provision import provision
 from hubbub.server.uploads import UPLOAD_PATHS
 from hubbub.server.webhooks import HttpPoster
@@ -109,12 +110,17 @@ def create_app(
         uploads=UPLOAD_PATHS,
         max_upload_bytes=cfg.max_file_bytes + cfg.max_body_bytes,
     )
+    limiter = RateLimiter(cfg.rate_limit, cfg.rate_burst)
+    metrics = Metrics(hub, limiter)
     app = HubApp(
         api=RouteTable(runners),
         limit=body_limit,
+        metrics=metrics,
+        request_ids=cfg.log_format == "json",
         routes=[
             *endpoints.routes(runners),
             Route("/openapi.json", openapi_json),
+            Route("/metrics", metrics.endpoint),
             Route("/mcp", mcp),  # MCP over streamable HTTP, after the REST routes
             *web.routes(cfg),  # the dashboard, signed in with a session cookie
         ],
@@ -130,7 +136,7 @@ def create_app(
     app.router.redirect_slashes = False
     app.state.hub = hub
     app.state.settings = cfg
-    app.state.limiter = RateLimiter(cfg.rate_limit, cfg.rate_burst)
+    app.state.limiter = limiter
     app.state.provisioned = None
     app.state.endpoints = table
     return app

@@ -33,6 +33,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from hubbub.core import names, values
+from hubbub.core.channels import MAX_CHANNEL_STATUS
 from hubbub.core.feed import EVENT_TYPE
 from hubbub.core.files import DEFAULT_TTL, MAX_TTL
 from hubbub.core.hooks import SESSION_FIELDS as HOOK_SESSION_FIELDS
@@ -41,10 +42,12 @@ from hubbub.core.limits import Limits
 from hubbub.core.models import (
     AgentStatus,
     AgentVisibility,
+    ChannelCategory,
     ChannelVisibility,
     DeliveryStatus,
     IntegrationAction,
     KeyKind,
+    PairState,
     TaskStatus,
 )
 from hubbub.core.offers import (
@@ -101,10 +104,14 @@ def _inner(pattern: re.Pattern[str]) -> str:
 
 _SPACE = values.char_class(values.WHITESPACE)
 AGENT, CHANNEL, TAG = _inner(names.AGENT_RE), _inner(names.CHANNEL_RE), _inner(names.TAG_RE)
-CHANNEL_REF = f"(?:{CHANNEL}|@{AGENT}|dm:{AGENT}:{AGENT})"
-"""How a path or filter names a channel: its name, ``@agent`` for a DM, or the DM's name."""
-SEND_TARGET = f"(?:broadcast|#{CHANNEL}|@{AGENT}|(?:label|tag|cap):{TAG})"
+LABEL = _inner(names.LABEL_RE)
+PAIR_CHANNEL = _inner(names.PAIR_RE)
+CHANNEL_REF = f"(?:{CHANNEL}|@{AGENT}|dm:{AGENT}:{AGENT}|{PAIR_CHANNEL})"
+"""How a path or filter names a channel: its name, ``@agent`` for a DM, the DM's name, or a
+pair session's channel (``pair:{id}``)."""
+SEND_TARGET = f"(?:broadcast|#{CHANNEL}|@{AGENT}|label:{LABEL}|(?:tag|cap):{TAG})"
 TASK_TARGET = f"(?:#{CHANNEL}|@{AGENT}|(?:tag|cap):{TAG})"
+PAIR_TARGET = f"(?:@{AGENT}|label:{LABEL}|(?:tag|cap):{TAG})"
 _PATTERN_STEM = "[a-z0-9._:/-]*\\*"
 
 
@@ -116,11 +123,15 @@ def _padded(body: str) -> str:
 AgentName = Annotated[str, rule(pattern=names.AGENT_RE.pattern)]
 ChannelName = Annotated[str, rule(pattern=names.CHANNEL_RE.pattern)]
 ChannelRef = Annotated[str, rule(pattern=f"^{CHANNEL_REF}$")]
+PostChannel = Annotated[str, rule(pattern=f"^(?:{CHANNEL}|{PAIR_CHANNEL})$")]
+"""A channel posted in by name: a channel's, or a pair session's (``pair:{id}``)."""
 MachineName = Annotated[str, rule(pattern=names.MACHINE_RE.pattern)]
 Tag = Annotated[str, rule(pattern=names.TAG_RE.pattern)]
 SendTarget = Annotated[str, rule(pattern=_padded(SEND_TARGET))]
 TaskTarget = Annotated[str, rule(pattern=_padded(TASK_TARGET))]
+PairTarget = Annotated[str, rule(pattern=_padded(PAIR_TARGET))]
 NonBlank = Annotated[str, rule(pattern=values.NOT_BLANK_PATTERN)]
+MessageKind = Annotated[str, rule(pattern=names.KIND_RE.pattern)]
 UNPRINTABLE = "".join(
     chr(c)
     for c in (
@@ -232,6 +243,9 @@ class PostBody(Body):
         None, description="Free JSON object, plain (integers within ±2^53), ≤ 8 KiB."
     )
     reply_to: Id | None = Field(None, description="Id of the message this replies to.")
+    kind: MessageKind | None = Field(
+        None, description="What the message is: `note`, `question`, `decision`… (any word)."
+    )
 
 
 class SendBody(PostBody):
@@ -247,14 +261,80 @@ class EditBody(Body):
     metadata: dict[str, Any] | None = None
 
 
+ProjectName = Annotated[str, rule(pattern=names.PROJECT_RE.pattern)]
+BranchName = Annotated[
+    str,
+    rule(
+        minLength=1,
+        maxLength=names.MAX_BRANCH,
+        pattern=f"^[^{values.char_class(UNPRINTABLE + ' ~^:?*[')}\\\\]*$",
+    ),
+]
+"""A git-like ref name; the core refuses the rest git does (``..``, ``@{``, ``.lock``…)."""
+_CLEARS = '"" clears it'
+
+
 class ChannelBody(Body):
     name: ChannelName
     visibility: ChannelVisibility = "public"
     topic: Annotated[str, MaxLen(Limits().max_topic_chars)] | None = None
+    project: ProjectName | None = Field(
+        None, description="The project it is about: 1-64 lowercase letters, digits and hyphens."
+    )
+    branch: BranchName | None = Field(
+        None, description="The project's branch it is about: a git ref name (≤ 200 characters)."
+    )
+
+
+class ChannelChangeBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra=_any_of(_given("topic"), _given("project"), _given("branch"))
+    )
+
+    topic: Annotated[str, MaxLen(Limits().max_topic_chars)] | None = Field(
+        None, description=f"What it is for ({_CLEARS})."
+    )
+    project: Annotated[str, rule(pattern=f"^(?:{_inner(names.PROJECT_RE)})?$")] | None = Field(
+        None, description=f"The project it is about ({_CLEARS})."
+    )
+    branch: Annotated[str, rule(maxLength=names.MAX_BRANCH)] | None = Field(
+        None, description=f"The project's branch it is about, a git ref name ({_CLEARS})."
+    )
 
 
 class InviteBody(Body):
     agent: AgentName = Field(description="Name of the agent to add.")
+
+
+class ChannelStatusBody(Body):
+    status: (
+        Annotated[
+            str,
+            rule(
+                maxLength=MAX_CHANNEL_STATUS,
+                pattern=f"^[^{values.char_class(UNPRINTABLE)}]*$",
+            ),
+        ]
+        | None
+    ) = Field(
+        description="What I am doing in this channel, at most 200 printable characters; "
+        "blank or null clears it."
+    )
+
+
+class PairBody(Body):
+    target: PairTarget = Field(
+        description="Who to pair with: `@agent`, or a `label:x`, `tag:x` or `cap:x` that "
+        "matches exactly one agent (several: `409 ambiguous_target` with `candidates`)."
+    )
+    topic: Annotated[str, MaxLen(Limits().max_topic_chars)] | None = Field(
+        None, description="What the session is about (also its channel's topic)."
+    )
+    message: Annotated[NonBlank, setting("maxLength", "max_content_bytes")] | None = Field(
+        None,
+        description="The invite's text, the session's first message (default: a line naming "
+        "the inviter and the topic).",
+    )
 
 
 class CursorBody(Body):
@@ -271,8 +351,8 @@ class AckBody(Body):
 
 
 class ProfileBody(Body):
-    label: Annotated[str, rule(pattern=f"^(?:{TAG})?$")] | None = Field(
-        None, description='A label like a tag ("" clears it).'
+    label: Annotated[str, rule(pattern=f"^(?:{LABEL})?$")] | None = Field(
+        None, description='A label: a tag that may hold spaces ("test writer"; "" clears it).'
     )
     tags: list[Tag] | None = Field(None, max_length=Limits().max_tags)
     capabilities: list[Tag] | None = Field(None, max_length=Limits().max_tags)
@@ -280,6 +360,12 @@ class ProfileBody(Body):
     status_note: Annotated[str, MaxLen(200)] | None = None
     visibility: AgentVisibility | None = None
     runner: bool | None = Field(None, description="Mark the agent as an always-on runner (or not).")
+    channels: list[ChannelName] | None = Field(
+        None,
+        max_length=Limits().max_tags,
+        description="Channels to join in the same write: public ones, and general, global, "
+        "project-* and tech-* (created if absent).",
+    )
 
 
 class HeartbeatBody(Body):
@@ -427,7 +513,7 @@ class IntegrationBody(Body):
     scopes: list[Annotated[str, rule(enum=list(SCOPES))]] = Field(
         default_factory=list,
         description="`tasks:create`, `tasks:read`, `tasks:update`, `messages:write`, "
-        "`messages:read`.",
+        "`messages:read`, `metrics:read`.",
     )
     targets: Annotated[list[TargetPattern], rule(maxItems=MAX_PATTERNS)] = Field(
         default_factory=list,
@@ -555,6 +641,17 @@ class PageQuery(Query):
     before: Id | None = Field(None, description="Only messages before this id.")
     limit: Limit = Field(50, description="How many messages.")
     wait: Wait = Field(0, description="With `after`: seconds to wait for a post if there is none.")
+    since: Time | None = Field(
+        None, description="Only messages at or after this time; alone, pages forward from it."
+    )
+    until: Time | None = Field(None, description="Only messages at or before this time.")
+    kind: MessageKind | None = Field(
+        None, description="Only messages of this kind (with `wait`: waits for one)."
+    )
+
+
+class ThreadQuery(Query):
+    kind: MessageKind | None = Field(None, description="Only replies of this kind.")
 
 
 class HookWaitQuery(Query):
@@ -585,6 +682,25 @@ class EventsQuery(Query):
     types: Annotated[str, rule(pattern=_listed(f"(?:{EVENT_TYPE.pattern})"))] | None = Field(
         None, description="Comma-separated event types or prefixes (`message`, `inbox.item`)."
     )
+    kind: MessageKind | None = Field(
+        None, description="Only message events of messages of this kind (others pass)."
+    )
+
+
+class RetentionBody(Body):
+    retention_days: Annotated[float, Field(gt=0, le=36_500)] | None = Field(
+        description="Days a message of this channel is kept (more than 0, at most 36,500); "
+        "null: the hub's `message_retention_days`."
+    )
+
+
+class FirehoseQuery(Query):
+    after: Cursor | None = Field(
+        None, description="Replay events after this sequence (`Last-Event-ID` wins)."
+    )
+    types: Annotated[str, rule(pattern=_listed(f"(?:{EVENT_TYPE.pattern})"))] | None = Field(
+        None, description="Comma-separated event types or prefixes (`message`, `task`)."
+    )
 
 
 _SOLID = f"[^\\u0000{_SPACE}]"
@@ -605,6 +721,10 @@ class SearchQuery(Query):
     )
     since: Time | None = Field(None, description="Only messages at or after this time.")
     until: Time | None = Field(None, description="Only messages at or before this time.")
+    kind: MessageKind | None = Field(None, description="Only messages of this kind.")
+    project: ProjectName | None = Field(
+        None, description="Only messages in the channels of this project."
+    )
     limit: Annotated[int, Ge(1), Le(100), WHOLE] = Field(20, description="How many hits.")
 
 
@@ -615,8 +735,36 @@ class AgentsQuery(Query):
     machine: MachineName | None = Field(None, description="Only agents of this machine.")
 
 
+class PairPageQuery(Query):
+    after: Cursor | None = Field(None, description="Only messages after this id.")
+    before: Id | None = Field(None, description="Only messages before this id.")
+    limit: Limit = Field(50, description="How many messages.")
+    wait: Wait = Field(0, description="With `after`: seconds to wait for a post if there is none.")
+
+
+class PairsQuery(Query):
+    state: PairState | None = Field(
+        None, description="Only pairs in this state (an expired invite counts as `ended`)."
+    )
+    before: Id | None = Field(None, description="Only pairs with a lower id (older).")
+    limit: Limit = Field(50, description="How many pairs.")
+
+
 class ChannelsQuery(Query):
     include_archived: bool = Field(False, description="Include archived channels.")
+    project: ProjectName | None = Field(None, description="Only the channels of this project.")
+    kind: Literal["channel", "dm", "pair"] | None = Field(
+        None, description="Only channels of this kind (default: `channel`)."
+    )
+    category: ChannelCategory | None = Field(
+        None,
+        description="Only channels of this category, from the name: `global` (`general`, "
+        "`global`), `project` (`project-*`), `tech` (`tech-*`), `other`.",
+    )
+
+
+class ProjectsQuery(Query):
+    include_archived: bool = Field(False, description="Count archived channels too.")
 
 
 class TasksQuery(Query):

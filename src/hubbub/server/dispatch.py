@@ -21,21 +21,24 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubbub.core.errors import HubbubError
-from hubbub.server import problems
+from hubbub.server import logs, problems
+from hubbub.server.metrics import MCP_PATH, Metrics
 
 Runner = Callable[[Request], Awaitable[Response]]
-Found = tuple[Runner, dict[str, Any]]
+Found = tuple[Runner, dict[str, Any], str]
+"""An endpoint's runner, the request's path parameters, and the path's template."""
 
 
 class _Path:
     """One path of the table: its compiled pattern and the runner of each method."""
 
-    __slots__ = ("convertors", "methods", "pattern")
+    __slots__ = ("convertors", "methods", "pattern", "template")
 
     def __init__(self, template: str, methods: Mapping[str, Runner]) -> None:
+        self.template = template
         self.pattern: re.Pattern[str]
         self.pattern, _, self.convertors = compile_path(template)
         self.methods = dict(methods)
@@ -69,7 +72,7 @@ class RouteTable:
                 if params is None:
                     continue
                 for method, runner in path.methods.items():
-                    answers.setdefault(method, (runner, params))
+                    answers.setdefault(method, (runner, params, path.template))
             self._exact[template] = answers
 
     def find(self, method: str, path: str) -> Found | None:
@@ -88,30 +91,70 @@ class RouteTable:
                 continue
             params = candidate.match(path)
             if params is not None:
-                return runner, params
+                return runner, params, candidate.template
         return None
 
 
 class HubApp(Starlette):
     """The hub's ASGI app: Starlette, with the route table's requests taken directly, through
-    ``limit`` (the body limit the app's middleware applies to every other request)."""
+    ``limit`` (the body limit the app's middleware applies to every other request), and
+    every HTTP request counted in ``metrics`` by its route's template and its status."""
 
     def __init__(
-        self, *, api: RouteTable, limit: Callable[[ASGIApp], ASGIApp], **options: Any
+        self,
+        *,
+        api: RouteTable,
+        limit: Callable[[ASGIApp], ASGIApp],
+        metrics: Metrics,
+        request_ids: bool = False,
+        **options: Any,
     ) -> None:
         super().__init__(**options)
         self.api = api
+        self.metrics = metrics
+        self.request_ids = request_ids
         self._direct = limit(_answer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path"):
-            found = self.api.find(scope["method"], scope["path"])
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        found = None if scope.get("root_path") else self.api.find(scope["method"], scope["path"])
+        # What a request in progress counts under: its template, or for any other request
+        # /mcp or "other" (Starlette names the route it matched only once it has answered).
+        if found is not None:
+            route = watched = found[2]
+        else:
+            route = "unmatched"
+            watched = MCP_PATH if scope["path"] == MCP_PATH else "other"
+        status = 0
+        named = logs.request_id(scope["headers"]) if self.request_ids else None
+        if named is not None:
+            logs.REQUEST_ID.set(named)  # this request's own context: its task's copy
+
+        async def answer(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if named is not None:
+                    message["headers"] = [
+                        *message.get("headers", ()),
+                        (logs.HEADER, named.encode()),
+                    ]
+            await send(message)
+
+        began = self.metrics.started(watched)
+        try:
             if found is not None:
                 scope["app"] = self
-                scope["endpoint"], scope["path_params"] = found
-                await self._direct(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
+                scope["endpoint"], scope["path_params"], _ = found
+                await self._direct(scope, receive, answer)
+            else:
+                await super().__call__(scope, receive, answer)
+                # Starlette's router leaves the route it matched in the scope.
+                route = getattr(scope.get("route"), "path", "unmatched")
+        finally:
+            self.metrics.finished(watched, route, scope["method"], status, began)
 
 
 async def _answer(scope: Scope, receive: Receive, send: Send) -> None:

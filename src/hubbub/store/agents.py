@@ -6,17 +6,32 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from hubbub.core import events
-from hubbub.core.errors import NotFound
+from hubbub.core.errors import Conflict, NotFound
 from hubbub.core.models import Agent, AgentKind
-from hubbub.core.store import AgentChanges, AgentQuery
+from hubbub.core.store import AgentChanges, AgentQuery, AgentStateChange
+from hubbub.store import channels, rows
 from hubbub.store import events as event_log
-from hubbub.store import rows
 from hubbub.store.sql import Query, Row, Session
 from hubbub.store.times import now_us, to_us
 
 BY_NAME = Query("SELECT * FROM agents WHERE name = :name")
 BY_ID = Query("SELECT * FROM agents WHERE id = :id")
-NAMED = Query(lambda d: f"SELECT * FROM agents WHERE {d.any_of('name', 'names')}")
+# Those a message may mention or an offer reach: neither deactivated nor deleted.
+NAMED = Query(
+    lambda d: (
+        f"SELECT * FROM agents WHERE {d.any_of('name', 'names')} "
+        "AND deactivated_at IS NULL AND deleted_at IS NULL"
+    )
+)
+MACHINE_AGENTS = Query(
+    "SELECT count(*) FROM agents WHERE machine = :machine AND kind = 'agent' AND deleted_at IS NULL"
+)
+AUTHORED = Query("SELECT id FROM messages WHERE author_id = :author ORDER BY id")
+RENAME = Query("UPDATE agents SET name = :name, updated_at = :now WHERE id = :id RETURNING *")
+SET_STATE = Query(
+    "UPDATE agents SET deactivated_at = :deactivated, deleted_at = :deleted, updated_at = :now "
+    "WHERE id = :id RETURNING *"
+)
 ENSURE = Query(
     "INSERT INTO agents (name, machine, kind, created_at, updated_at) "
     "VALUES (:name, :machine, :kind, :now, :now) ON CONFLICT (name) DO NOTHING RETURNING *"
@@ -55,8 +70,9 @@ SEARCH = Query(
      AND (CAST(:label AS TEXT) IS NULL OR label = :label)
      AND (CAST(:status AS TEXT) IS NULL OR status = :status)
      AND (CAST(:machine AS TEXT) IS NULL OR machine = :machine)
-     AND (:include_unlisted OR visibility = 'visible')
-     AND (NOT :routable_only OR visibility != 'ghost')
+     AND deleted_at IS NULL
+     AND (:include_unlisted OR (visibility = 'visible' AND deactivated_at IS NULL))
+     AND (NOT :routable_only OR (visibility != 'ghost' AND deactivated_at IS NULL))
      AND (CAST(:seen_since AS BIGINT) IS NULL OR coalesce(last_seen_at, created_at) >= :seen_since)
    ORDER BY {d.by_name("name")}"""
     )
@@ -85,7 +101,20 @@ async def named(conn: Session, names: Sequence[str]) -> list[Agent]:
     return [rows.agent(r) for r in await conn.rows(NAMED, names=conn.dialect.array(names))]
 
 
-async def ensure(conn: Session, name: str, machine: str, kind: AgentKind) -> Agent:
+async def ensure(conn: Session, name: str, machine: str, kind: AgentKind, cap: int = 0) -> Agent:
+    """The agent ``name``, registered now if it is new; a machine already holding ``cap``
+    agents (not deleted; 0: no cap) registers no more."""
+    if cap:
+        existing = await by_name(conn, name)
+        if existing is not None:
+            return existing
+        held = await conn.value(MACHINE_AGENTS, machine=machine)
+        if held >= cap:
+            raise Conflict(
+                f"machine {machine!r} already has {held} agents, the most one machine may "
+                f"register (max_agents_per_machine): reuse one, or ask an admin to delete some",
+                code="too_many_agents",
+            )
     row = await conn.row(ENSURE, name=name, machine=machine, kind=kind, now=now_us())
     found = rows.agent(row) if row is not None else await by_name(conn, name)
     assert found is not None
@@ -94,6 +123,8 @@ async def ensure(conn: Session, name: str, machine: str, kind: AgentKind) -> Age
 
 async def update(conn: Session, agent_id: int, changes: AgentChanges) -> Agent:
     agent = await by_id(conn, agent_id)
+    for target in changes.join:
+        await channels.add_member(conn, await channels.resolve(conn, target), agent_id)
     given = {c: getattr(changes, c) for c in PROFILE if getattr(changes, c) is not None}
     wanted = {
         c: sorted(set(v)) if c in LISTS else v if c in FLAGS else v or None
@@ -109,6 +140,54 @@ async def update(conn: Session, agent_id: int, changes: AgentChanges) -> Agent:
     agent = _found(await conn.row(UPDATE, id=agent_id, now=now_us(), **profile), agent_id)
     await _announce(conn, agent, status_changed=bool(fields & {"status", "status_note"}))
     return agent
+
+
+async def set_state(conn: Session, name: str, change: AgentStateChange) -> Agent:
+    """Deactivate, reactivate or delete the agent ``name`` (a deleted one stays so), with an
+    ``agent.updated`` event."""
+    agent = await by_name(conn, name)
+    if agent is None or agent.deleted:
+        raise NotFound(f"no agent named {name!r}", code="agent_not_found")
+    row = await conn.row(BY_NAME, name=name)
+    assert row is not None
+    now = now_us()
+    deactivated, deleted = row["deactivated_at"], row["deleted_at"]
+    if change == "deactivate":
+        deactivated = deactivated or now
+    elif change == "reactivate":
+        deactivated = None
+    else:
+        deleted = now
+    changed = _found(
+        await conn.row(SET_STATE, id=agent.id, deactivated=deactivated, deleted=deleted, now=now),
+        agent.id,
+    )
+    shown = {"deactivated": changed.deactivated, "deleted": changed.deleted}
+    await event_log.append(conn, [events.agent_event(changed.name, shown)])
+    return changed
+
+
+async def authored(conn: Session, agent_id: int) -> list[int]:
+    """The ids of every message the agent wrote (a read: a scan, off the writer)."""
+    return [int(r["id"]) for r in await conn.rows(AUTHORED, author=agent_id)]
+
+
+async def free_name(conn: Session, name: str) -> Agent:
+    """Give the deleted agent ``name`` a name no agent can take (``~purged-{id}``), so its
+    name may be registered again; ``agent.updated`` says so."""
+    agent = await by_name(conn, name)
+    if agent is None:
+        raise NotFound(f"no agent named {name!r}", code="agent_not_found")
+    if not agent.deleted:
+        raise Conflict(
+            f"agent {name!r} is not deleted: delete it first, then purge it",
+            code="agent_not_deleted",
+        )
+    renamed = _found(
+        await conn.row(RENAME, id=agent.id, name=f"~purged-{agent.id}", now=now_us()), agent.id
+    )
+    await event_log.append(conn, [events.agent_event(name, {"purged": True, "deleted": True})])
+    return renamed
 
 
 async def _announce(conn: Session, agent: Agent, *, status_changed: bool) -> None:

@@ -4,20 +4,58 @@ from __future__ import annotations
 
 from hubbub.core import events
 from hubbub.core.errors import Conflict, NotFound
-from hubbub.core.models import Channel, ChannelSummary
-from hubbub.core.store import NewChannel
+from hubbub.core.models import Channel, ChannelSummary, Project
+from hubbub.core.store import ChannelChanges, ChannelFilter, NewChannel
 from hubbub.store import events as event_log
 from hubbub.store import rows
 from hubbub.store.sql import Query, Session
-from hubbub.store.times import now_us
+from hubbub.store.times import now_us, to_time
 
 SELECT = f"SELECT {rows.CHANNEL_COLUMNS} FROM {rows.CHANNEL_FROM}"
 BY_NAME = Query(f"{SELECT} WHERE ch.name = :name")
 BY_ID = Query(f"{SELECT} WHERE ch.id = :id")
 CREATE = Query(
-    "INSERT INTO channels (name, kind, visibility, topic, created_by, created_at) "
-    "VALUES (:name, :kind, :visibility, :topic, :created_by, :now) "
-    "ON CONFLICT (name) DO NOTHING RETURNING id"
+    "INSERT INTO channels (name, kind, visibility, topic, project, branch, created_by, "
+    "created_at) VALUES (:name, :kind, :visibility, :topic, :project, :branch, :created_by, "
+    ":now) ON CONFLICT (name) DO NOTHING RETURNING id"
+)
+# A change names each field it sets ("" clears it); the others stay as they are. (The casts
+# give PostgreSQL a type for a parameter that is only NULL.)
+UPDATE = Query(
+    "UPDATE channels SET "
+    "topic = CASE WHEN CAST(:topic AS TEXT) IS NULL THEN topic ELSE nullif(:topic, '') END, "
+    "project = CASE WHEN CAST(:project AS TEXT) IS NULL THEN project "
+    "ELSE nullif(:project, '') END, "
+    "branch = CASE WHEN CAST(:branch AS TEXT) IS NULL THEN branch ELSE nullif(:branch, '') END "
+    "WHERE id = :id"
+)
+_SEEN = (
+    "(:viewer IS NULL OR (ch.kind = 'channel' AND ch.visibility = 'public') OR EXISTS "
+    "(SELECT 1 FROM members mb WHERE mb.channel_id = ch.id AND mb.agent_id = :viewer))"
+)
+FILTERED = Query(
+    lambda d: (
+        f"""{SELECT}
+     WHERE ch.kind = coalesce(:kind, 'channel') AND (:archived OR ch.archived_at IS NULL)
+       AND (CAST(:project AS TEXT) IS NULL OR ch.project = :project) AND {_SEEN}
+     ORDER BY {d.by_name("ch.name")}"""
+    )
+)
+PROJECTS = Query(
+    lambda d: (
+        f"""
+    SELECT project, count(*) AS channels, sum(messages) AS messages,
+           max(last_activity) AS last_activity
+      FROM (SELECT ch.project,
+                   (SELECT count(*) FROM messages m
+                     WHERE m.channel_id = ch.id AND m.deleted_at IS NULL) AS messages,
+                   coalesce((SELECT m.created_at FROM messages m WHERE m.channel_id = ch.id
+                              ORDER BY m.id DESC LIMIT 1), ch.created_at) AS last_activity
+              FROM channels ch
+             WHERE ch.project IS NOT NULL AND (:archived OR ch.archived_at IS NULL)
+               AND {_SEEN}) seen
+     GROUP BY project ORDER BY {d.by_name("project")}"""
+    )
 )
 MEMBERS = "SELECT a.name FROM members m JOIN agents a ON a.id = m.agent_id WHERE m.channel_id = :id"
 LISTED_MEMBERS = Query(
@@ -108,6 +146,8 @@ async def create(conn: Session, spec: NewChannel) -> Channel:
         kind=spec.kind,
         visibility=spec.visibility,
         topic=spec.topic,
+        project=spec.project,
+        branch=spec.branch,
         created_by=spec.created_by,
         now=now,
     )
@@ -214,13 +254,52 @@ async def archive(conn: Session, channel_id: int) -> Channel:
     return channel
 
 
+async def update(conn: Session, channel_id: int, changes: ChannelChanges, by: str) -> Channel:
+    """Change a channel's topic, project or branch and tell its readers (``channel.updated``)."""
+    await conn.run(
+        UPDATE, id=channel_id, topic=changes.topic, project=changes.project, branch=changes.branch
+    )
+    channel = await by_id(conn, channel_id)
+    updated = events.channel_event(
+        events.CHANNEL_UPDATED,
+        channel_id,
+        channel.name,
+        topic=channel.topic,
+        project=channel.project,
+        branch=channel.branch,
+        by=by,
+    )
+    await event_log.append(conn, [updated])
+    return channel
+
+
+async def filtered(conn: Session, query: ChannelFilter) -> list[Channel]:
+    """The channels of one kind (and project) the viewer may see, by name."""
+    found = await conn.rows(
+        FILTERED,
+        viewer=query.viewer_id,
+        archived=query.include_archived,
+        kind=query.kind,
+        project=query.project,
+    )
+    return [rows.channel(r) for r in found]
+
+
+async def projects(conn: Session, viewer_id: int | None, include_archived: bool) -> list[Project]:
+    """Each project of the channels the viewer may see: channels, messages, last activity."""
+    return [
+        Project(
+            project=r["project"],
+            channels=int(r["channels"]),
+            messages=int(r["messages"] or 0),
+            last_activity=to_time(int(r["last_activity"])),
+        )
+        for r in await conn.rows(PROJECTS, viewer=viewer_id, archived=include_archived)
+    ]
+
+
 async def created_since(conn: Session, agent_id: int, since_us: int) -> int:
     return int(await conn.value(CREATED_SINCE, agent=agent_id, since=since_us))
-
-
-async def set_read_cursor(conn: Session, agent_id: int, channel_id: int, seq: int) -> int:
-    found = await conn.value(SET_READ_CURSOR, seq=seq, channel=channel_id, agent=agent_id)
-    return 0 if found is None else int(found)
 
 
 async def summaries(conn: Session, agent_id: int) -> list[ChannelSummary]:

@@ -23,6 +23,7 @@ JSON text alike, and says how many it replaced in which column (:attr:`Moved.rep
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import gzip
@@ -249,11 +250,21 @@ def _refuse_data(db: Direct, found: dict[str, int]) -> None:
         )
 
 
+def verify(source: Source, schema: int) -> Moved:
+    """Read a whole export at ``schema`` and check it as an import would — header, every row,
+    checksum, counts, id counters — inserting nothing."""
+    lines = _lines(source)
+    number, first = next(lines, (1, b""))
+    tables = read_header(number, first, schema)
+    counts, _, _ = asyncio.run(_fill(None, tables, first, lines, _Silent()))
+    return Moved(schema, counts)
+
+
 async def _fill(
-    conn: Conn, tables: list[Table], first: bytes, lines: Lines, progress: Progress
+    conn: Conn | None, tables: list[Table], first: bytes, lines: Lines, progress: Progress
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    """Every row, checked and inserted; the rows of each table, the source's id counters, and
-    the NULs replaced."""
+    """Every row, checked and inserted (only checked, without ``conn``); the rows of each
+    table, the source's id counters, and the NULs replaced."""
     digest = hashlib.sha256(first)
     expected = {t.name: t.rows for t in tables}
     columns = {t.name: t.columns for t in tables}
@@ -266,7 +277,7 @@ async def _fill(
     replaced: dict[str, int] = {}
 
     async def flush() -> None:
-        if batch and not refused:
+        if batch and not refused and conn is not None:
             try:
                 await transfer.insert(conn, table, columns[table], batch)
             except InvalidInput as error:

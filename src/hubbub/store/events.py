@@ -15,6 +15,10 @@ AFTER = Query(
     "SELECT seq, type, channel_id, agent_id, payload, created_at FROM events "
     "WHERE seq > :seq ORDER BY seq LIMIT :limit"
 )
+BEFORE = Query(
+    "SELECT seq, type, channel_id, agent_id, payload, created_at FROM events "
+    "WHERE seq < :seq ORDER BY seq DESC LIMIT :limit"
+)
 FIRST = Query("SELECT coalesce(min(seq), 0) FROM events")
 LAST = Query("SELECT coalesce(max(seq), 0) FROM events")
 # The newest event stays, so sequence numbers never restart.
@@ -53,6 +57,11 @@ async def append(conn: Session, events: Iterable[NewEvent]) -> None:
 async def after(conn: Session, seq: int, limit: int) -> list[StoredEvent]:
     """Up to ``limit`` events after ``seq``, oldest first."""
     return [stored(r) for r in await conn.rows(AFTER, seq=seq, limit=limit)]
+
+
+async def before(conn: Session, seq: int, limit: int) -> list[StoredEvent]:
+    """Up to ``limit`` events before ``seq``, newest first."""
+    return [stored(r) for r in await conn.rows(BEFORE, seq=seq, limit=limit)]
 
 
 def stored(r: Row) -> StoredEvent:

@@ -10,8 +10,17 @@ from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from hubbub.core.events import StoredEvent
-from hubbub.core.models import AckResult, Agent, AgentKind, InboxItem, Message, PostResult
+from hubbub.core.models import (
+    AckResult,
+    Agent,
+    AgentKind,
+    HubCounts,
+    InboxItem,
+    Message,
+    PostResult,
+)
 from hubbub.core.store import NewDelivery, NewMessage
+from hubbub.core.telemetry import WriterTelemetry
 from hubbub.store import (
     agents,
     channels,
@@ -20,11 +29,16 @@ from hubbub.store import (
     inbox,
     integrations,
     keys,
+    members,
     messages,
     migrations,
     notices,
+    pairs,
+    purge,
+    retention,
     search,
     sessions,
+    stats,
     tasks,
     users,
     webhooks,
@@ -39,6 +53,8 @@ Publish = Callable[[list[StoredEvent]], None]
 
 class Database(Protocol):
     """An engine's connections and the discipline for using them."""
+
+    telemetry: WriterTelemetry
 
     async def open(self, publish: Publish | None = None) -> None: ...
     async def close(self) -> None: ...
@@ -100,6 +116,12 @@ class SqlStore:
     async def probe(self) -> None:
         await self.db.write(migrations.probe)
 
+    def telemetry(self) -> WriterTelemetry:
+        return self.db.telemetry
+
+    async def counts(self, *, everything: bool = True) -> HubCounts:
+        return await self.db.read(stats.counts, everything)
+
     # keys and users
     create_key = _write(keys.create)
     list_keys = _read(keys.list_all)
@@ -135,11 +157,23 @@ class SqlStore:
     async def agents_named(self, names: Sequence[str]) -> list[Agent]:
         return await self.db.lookup(agents.named, list(names))
 
-    async def ensure_agent(self, name: str, machine: str, kind: AgentKind) -> Agent:
+    async def ensure_agent(self, name: str, machine: str, kind: AgentKind, cap: int = 0) -> Agent:
         found = await self.agent(name)
         if found is not None:
             return found
-        return await self.db.write(agents.ensure, name, machine, kind)
+        return await self.db.write(agents.ensure, name, machine, kind, cap)
+
+    set_agent_state = _write(agents.set_state)
+    authored_messages = _read(agents.authored)
+    free_agent_name = _write(agents.free_name)
+
+    # retention
+    retention_boundary = _read(retention.boundary)
+    retention_rules = _read(retention.ruled)
+    count_old_messages = _read(retention.count_messages)
+    count_old_tasks = _read(retention.count_tasks)
+    purge_tasks = _write(retention.purge_tasks)
+    set_channel_retention = _write(retention.set_channel_retention)
 
     async def expire_agents(self, cutoff: datetime, spare: Sequence[int] = ()) -> list[Agent]:
         return await self.db.write(agents.expire, to_us(cutoff), list(spare))
@@ -153,8 +187,19 @@ class SqlStore:
     add_member = _write(channels.add_member)
     remove_member = _write(channels.remove_member)
     archive_channel = _write(channels.archive)
-    set_read_cursor = _write(channels.set_read_cursor)
+    update_channel = _write(channels.update)
+    filter_channels = _read(channels.filtered)
+    projects = _read(channels.projects)
+    purge_messages = _write(purge.purge_messages)
+    channel_cleared = _write(purge.cleared)
+    delete_channel = _write(purge.delete_channel)
+    removed_events_after = _lookup(purge.hole_after)
+    set_read_cursor = _write(members.set_read_cursor)
     channel_summaries = _read(channels.summaries)
+    channel_roster = _read(members.roster)
+    channel_rosters = _read(members.rosters)
+    set_channel_status = _write(members.set_channel_status)
+    read_positions = _read(members.read_positions)
 
     async def member_names(self, channel_id: int, *, include_ghosts: bool = True) -> list[str]:
         return await self.db.read(channels.member_names, channel_id, include_ghosts)
@@ -164,6 +209,7 @@ class SqlStore:
 
     # messages
     post = _write(messages.post)
+    newest_readable_message = _read(messages.newest_readable)
     message = _lookup(messages.by_id)
     message_by_key = _lookup(messages.by_key)
     thread = _read(messages.thread)
@@ -174,9 +220,20 @@ class SqlStore:
         return await self.db.write(messages.post_many, list(news))
 
     async def messages(
-        self, channel_id: int, *, after: int | None, before: int | None, limit: int
+        self,
+        channel_id: int,
+        *,
+        after: int | None,
+        before: int | None,
+        limit: int,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Message]:
-        return await self.db.read(messages.page, channel_id, after, before, limit)
+        if since is not None or until is not None:
+            window = messages.Window(after, before, since, until)
+            return await self.db.read(messages.window, channel_id, window, limit, kind)
+        return await self.db.read(messages.page, channel_id, after, before, limit, kind)
 
     # inbox and search
     async def inbox(
@@ -203,6 +260,7 @@ class SqlStore:
     # events
     events_after = _read(events.after)
     last_event_seq = _lookup(events.last_seq)
+    events_before = _read(events.before)
     first_event_seq = _lookup(events.first_seq)
 
     async def prune_events(self, before: datetime) -> int:
@@ -239,6 +297,14 @@ class SqlStore:
         return await self.db.read(files.expired, to_us(before), limit)
 
     files = _read(files.search)  # last: it hides the module
+
+    # pairs
+    create_pair = _write(pairs.create)
+    pair = _lookup(pairs.by_id)
+    pair_by_channel = _lookup(pairs.by_channel)
+    change_pair = _write(pairs.change)
+    expire_pairs = _write(pairs.expire)
+    pairs = _read(pairs.listing)  # last: it hides the module
 
     # integrations and webhooks
     create_integration = _write(integrations.create)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from hubbub.core import events
 from hubbub.core.errors import NotFound
 from hubbub.core.models import InboxKind, Message, PostResult
 from hubbub.core.store import MessageEdit, NewMessage
-from hubbub.store import channels, files, rows
+from hubbub.store import channels, files, purge, rows
 from hubbub.store import events as event_log
 from hubbub.store.dialect import Dialect
 from hubbub.store.sql import Query, Session
-from hubbub.store.times import now_us, to_time
+from hubbub.store.times import now_us, to_time, to_us
 
 
 def _select(where: str) -> Query:
@@ -25,6 +28,22 @@ BY_KEY = _select("m.author_id = :author AND m.idempotency_key = :key")
 AFTER = _select("m.channel_id = :channel AND m.id > :after ORDER BY m.id LIMIT :limit")
 BEFORE = _select("m.channel_id = :channel AND m.id < :before ORDER BY m.id DESC LIMIT :limit")
 NEWEST = _select("m.channel_id = :channel ORDER BY m.id DESC LIMIT :limit")
+# The same pages of one kind of message, over the index of kinds.
+OF_KIND = "m.channel_id = :channel AND m.kind = :kind"
+AFTER_KIND = _select(f"{OF_KIND} AND m.id > :after ORDER BY m.id LIMIT :limit")
+BEFORE_KIND = _select(f"{OF_KIND} AND m.id < :before ORDER BY m.id DESC LIMIT :limit")
+NEWEST_KIND = _select(f"{OF_KIND} ORDER BY m.id DESC LIMIT :limit")
+# A page within a time window (with an id bound, a kind, or neither): the channel's index
+# walked in id order, each row's time checked.
+IN_WINDOW = (
+    "m.channel_id = :channel AND (CAST(:kind AS TEXT) IS NULL OR m.kind = :kind) "
+    "AND (CAST(:after AS BIGINT) IS NULL OR m.id > :after) "
+    "AND (CAST(:before AS BIGINT) IS NULL OR m.id < :before) "
+    "AND (CAST(:since AS BIGINT) IS NULL OR m.created_at >= :since) "
+    "AND (CAST(:until AS BIGINT) IS NULL OR m.created_at <= :until)"
+)
+WINDOW_FIRST = _select(f"{IN_WINDOW} ORDER BY m.id LIMIT :limit")
+WINDOW_LAST = _select(f"{IN_WINDOW} ORDER BY m.id DESC LIMIT :limit")
 # Two index range scans, rather than one OR that neither index serves.
 THREAD = Query(
     lambda d: (
@@ -36,9 +55,9 @@ THREAD = Query(
 POST = Query(
     lambda d: (
         "INSERT INTO messages (channel_id, author_id, content, metadata, mentions, "
-        "reply_to, thread_id, idempotency_key, created_at) VALUES (:channel, :author, :content, "
-        f"{d.json_param('metadata')}, {d.json_param('mentions')}, :reply_to, :thread_id, :key, "
-        ":now) RETURNING id"
+        "reply_to, thread_id, idempotency_key, created_at, kind) VALUES (:channel, :author, "
+        f":content, {d.json_param('metadata')}, {d.json_param('mentions')}, :reply_to, "
+        ":thread_id, :key, :now, :kind) RETURNING id"
     )
 )
 EDIT = Query(
@@ -54,6 +73,12 @@ DELETE = Query(
     "WHERE id = :id AND deleted_at IS NULL"
 )
 CHANNEL_OF = Query("SELECT channel_id FROM messages WHERE id = :id")
+# One index seek per channel: the newest message of each channel the agent may read.
+NEWEST_READABLE = Query(
+    "SELECT coalesce(max((SELECT max(x.id) FROM messages x WHERE x.channel_id = r.id)), 0) "
+    "FROM (SELECT c.id FROM channels c WHERE c.kind = 'channel' AND c.visibility = 'public' "
+    "UNION SELECT mb.channel_id FROM members mb WHERE mb.agent_id = :agent) r"
+)
 
 
 async def _one(conn: Session, query: Query, **params: object) -> Message | None:
@@ -82,6 +107,7 @@ async def post(conn: Session, new: NewMessage) -> PostResult:
         earlier = await by_key(conn, new.author_id, new.idempotency_key)
         if earlier is not None:
             return PostResult(message=earlier, replayed=True)
+        await purge.check_key(conn, new.author_id, new.idempotency_key)
     channel_id = await channels.resolve(conn, new.channel)
     created = now_us()
     message_id = int(
@@ -96,6 +122,7 @@ async def post(conn: Session, new: NewMessage) -> PostResult:
             thread_id=new.thread_id,
             key=new.idempotency_key,
             now=created,
+            kind=new.kind,
         )
     )
     await channels.mark_posted(conn, channel_id, new.author_id, message_id, new.join_author)
@@ -111,6 +138,7 @@ async def post(conn: Session, new: NewMessage) -> PostResult:
         created_at=to_time(created),
         edited_at=None,
         deleted=False,
+        kind=new.kind,
     )
     posted = events.message_event(events.MESSAGE_POSTED, message, channel_id)
     await event_log.append(conn, [posted])
@@ -145,16 +173,70 @@ async def post_many(conn: Session, news: list[NewMessage]) -> list[PostResult]:
 
 
 async def page(
-    conn: Session, channel_id: int, after: int | None, before: int | None, limit: int
+    conn: Session,
+    channel_id: int,
+    after: int | None,
+    before: int | None,
+    limit: int,
+    kind: str | None = None,
 ) -> list[Message]:
     """Oldest first: the ``limit`` after ``after``, else the newest ``limit`` (before
-    ``before``)."""
+    ``before``); only messages of ``kind`` if given."""
     if after is not None:
-        return await conn.models(rows.MESSAGES, AFTER, channel=channel_id, after=after, limit=limit)
-    query = NEWEST if before is None else BEFORE
-    found = await conn.models(rows.MESSAGES, query, channel=channel_id, before=before, limit=limit)
+        query = AFTER if kind is None else AFTER_KIND
+        return await conn.models(
+            rows.MESSAGES, query, channel=channel_id, after=after, limit=limit, kind=kind
+        )
+    if kind is None:
+        query = NEWEST if before is None else BEFORE
+    else:
+        query = NEWEST_KIND if before is None else BEFORE_KIND
+    found = await conn.models(
+        rows.MESSAGES, query, channel=channel_id, before=before, limit=limit, kind=kind
+    )
     found.reverse()
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Where a time-bounded page lies: an id bound and the times messages were created in."""
+
+    after: int | None
+    before: int | None
+    since: datetime | None
+    until: datetime | None
+
+    @property
+    def forward(self) -> bool:
+        """True if the page is the first ``limit`` of the window, not the last."""
+        return self.after is not None or (self.since is not None and self.before is None)
+
+
+async def window(
+    conn: Session, channel_id: int, bounds: Window, limit: int, kind: str | None = None
+) -> list[Message]:
+    """Oldest first: the ``limit`` first messages of the window when it pages forward, else
+    its ``limit`` newest; only messages of ``kind`` if given."""
+    found = await conn.models(
+        rows.MESSAGES,
+        WINDOW_FIRST if bounds.forward else WINDOW_LAST,
+        channel=channel_id,
+        kind=kind,
+        after=bounds.after,
+        before=bounds.before,
+        since=None if bounds.since is None else to_us(bounds.since),
+        until=None if bounds.until is None else to_us(bounds.until),
+        limit=limit,
+    )
+    if not bounds.forward:
+        found.reverse()
+    return found
+
+
+async def newest_readable(conn: Session, agent_id: int) -> int:
+    """The newest message id in a public channel or a channel or DM the agent is in."""
+    return int(await conn.value(NEWEST_READABLE, agent=agent_id))
 
 
 async def thread(conn: Session, root_id: int) -> list[Message]:

@@ -8,6 +8,7 @@ import orjson
 from pydantic import TypeAdapter
 
 from hubbub.core.models import Agent, Channel, InboxItem, KeyInfo, Message, SearchHit, User
+from hubbub.core.names import channel_category
 from hubbub.store.dialect import Dialect
 from hubbub.store.sql import Row
 from hubbub.store.times import maybe_time, to_time
@@ -21,15 +22,15 @@ def message_json(d: Dialect) -> str:
         f"'metadata', {d.json('m.metadata')}, 'mentions', {d.json('m.mentions')}",
         "'reply_to', m.reply_to, 'thread_id', m.thread_id",
         f"'created_at', {d.iso('m.created_at')}, 'edited_at', {d.iso('m.edited_at')}",
-        f"'deleted', {d.json_bool('m.deleted_at IS NOT NULL')}",
+        f"'deleted', {d.json_bool('m.deleted_at IS NOT NULL')}, 'kind', m.kind",
     )
 
 
 MESSAGE_JOINS = "JOIN channels c ON c.id = m.channel_id JOIN agents a ON a.id = m.author_id"
 MESSAGE_FROM = f"messages m {MESSAGE_JOINS}"
 CHANNEL_COLUMNS = """
-    ch.id, ch.name, ch.kind, ch.visibility, ch.topic, ag.name AS created_by, ch.created_at,
-    ch.archived_at,
+    ch.id, ch.name, ch.kind, ch.visibility, ch.topic, ch.project, ch.branch, ch.retention_days,
+    ag.name AS created_by, ch.created_at, ch.archived_at,
     coalesce((SELECT max(id) FROM messages WHERE channel_id = ch.id), 0) AS last_message_id
 """
 CHANNEL_FROM = "channels ch LEFT JOIN agents ag ON ag.id = ch.created_by"
@@ -63,6 +64,8 @@ def agent(row: Row) -> Agent:
         status_note=row["status_note"],
         visibility=row["visibility"],
         runner=bool(row["runner"]),
+        deactivated=row["deactivated_at"] is not None,
+        deleted=row["deleted_at"] is not None,
         created_at=to_time(row["created_at"]),
         last_seen_at=maybe_time(row["last_seen_at"]),
     )
@@ -76,9 +79,13 @@ def channel(row: Row) -> Channel:
         kind=row["kind"],
         visibility=row["visibility"],
         topic=row["topic"],
+        project=row["project"],
+        branch=row["branch"],
+        category=channel_category(row["name"]),
         created_by=row["created_by"],
         created_at=to_time(row["created_at"]),
         archived=row["archived_at"] is not None,
+        retention_days=row["retention_days"],
         last_message_id=row["last_message_id"],
         members=None,
     )

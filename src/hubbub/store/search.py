@@ -79,6 +79,8 @@ FILTERS = {
     "author": "m.author_id = :author",
     "since": "m.created_at >= :since",
     "until": "m.created_at <= :until",
+    "kind": "m.kind = :kind",
+    "project": "c.project = :project",
 }
 
 # SQLite: FTS5 finds and ranks the matches; the page is joined and filtered after.
@@ -191,6 +193,8 @@ async def search(conn: Session, query: SearchQuery) -> list[SearchHit]:
             ("author", query.author_id),
             ("since", None if query.since is None else to_us(query.since)),
             ("until", None if query.until is None else to_us(query.until)),
+            ("kind", query.kind),
+            ("project", query.project),
         )
         if value is not None
     }

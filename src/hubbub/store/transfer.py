@@ -51,6 +51,7 @@ TABLES: tuple[str, ...] = (
     "channels",
     "members",
     "messages",
+    "pairs",
     "inbox",
     "blobs",
     "blob_chunks",
@@ -62,6 +63,8 @@ TABLES: tuple[str, ...] = (
     "webhook_deliveries",
     "webhook_cursor",
     "events",
+    "event_holes",
+    "removed_keys",
 )
 """Every data table, each after the tables it refers to, so rows load in this order with
 foreign keys checked as they go. The search index (SQLite's ``messages_fts``; PostgreSQL's is

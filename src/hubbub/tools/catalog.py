@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubbub.tools import directory, files, guide, inbox, messaging, tasks
+from hubbub.tools import directory, files, guide, inbox, messaging, pairs, tasks
 from hubbub.tools.registry import Tool
 
 ALL: list[Tool[Any, Any]] = [
@@ -27,6 +27,7 @@ ALL: list[Tool[Any, Any]] = [
     messaging.EDIT,
     messaging.DELETE,
     messaging.MARK_READ,
+    messaging.SEEN,
     directory.AGENTS,
     directory.AGENT,
     directory.SET_STATUS,
@@ -38,6 +39,8 @@ ALL: list[Tool[Any, Any]] = [
     directory.LEAVE,
     directory.INVITE,
     directory.ARCHIVE,
+    directory.CLEAR_CHANNEL,
+    directory.DELETE_CHANNEL,
     tasks.CREATE_TASK,
     tasks.SHOW_TASK,
     tasks.RENEW_TASK,
@@ -48,4 +51,10 @@ ALL: list[Tool[Any, Any]] = [
     files.UPLOAD,
     files.FILE_LINK,
     files.FILES,
+    pairs.PAIR_INVITE,
+    pairs.PAIRS,
+    pairs.PAIR_ACCEPT,
+    pairs.PAIR_REJECT,
+    pairs.PAIR_END,
+    pairs.PAIR_SEND,
 ]

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from hubbub.core.errors import InvalidInput
+from hubbub.tools.framing import neutralize
 from hubbub.tools.registry import Tool, ToolContext
 from hubbub.tools.views import (
     AgentView,
@@ -59,11 +61,21 @@ async def agent(ctx: ToolContext, args: AgentIn) -> AgentView:
 class StatusIn(View):
     """Arguments of hubbub_set_status."""
 
-    status: Status
+    status: Status | None = Field(default=None, description="your status everywhere")
     note: str | None = Field(default=None, description='what you are doing ("" clears it)')
+    channel: str | None = Field(
+        default=None, description="set the note as your status in this #channel only"
+    )
 
 
 async def set_status(ctx: ToolContext, args: StatusIn) -> AgentView:
+    if args.channel is not None:
+        if args.status is not None:
+            raise InvalidInput("with a channel, give only the note: your status there")
+        member = await ctx.client.set_channel_status(args.channel, args.note)
+        me = AgentView.of(await ctx.client.whoami())
+        doing = neutralize(member.channel_status) if member.channel_status else None
+        return me.model_copy(update={"channel": args.channel, "channel_status": doing})
     return AgentView.of(await ctx.client.heartbeat(args.status, args.note))
 
 
@@ -84,6 +96,13 @@ class ChannelsIn(View):
     """Arguments of hubbub_channels."""
 
     include_archived: bool = False
+    project: str | None = Field(default=None, description="only the channels of this project")
+    kind: Literal["channel", "dm", "pair"] | None = Field(
+        default=None, description="only this kind (default: channel)"
+    )
+    category: Literal["global", "project", "tech", "other"] | None = Field(
+        default=None, description="only global, project-*, tech-* or other channels"
+    )
 
 
 class ChannelsOut(View):
@@ -93,7 +112,12 @@ class ChannelsOut(View):
 
 
 async def channels(ctx: ToolContext, args: ChannelsIn) -> ChannelsOut:
-    found = await ctx.client.channels(include_archived=args.include_archived)
+    found = await ctx.client.channels(
+        include_archived=args.include_archived,
+        project=args.project,
+        kind=args.kind,
+        category=args.category,
+    )
     return ChannelsOut(channels=[ChannelView.of(channel) for channel in found])
 
 
@@ -147,6 +171,28 @@ async def invite(ctx: ToolContext, args: InviteIn) -> ChannelView:
 
 async def archive(ctx: ToolContext, args: ChannelIn) -> ChannelView:
     return ChannelView.of(await ctx.client.archive(args.channel))
+
+
+class RemovalView(View):
+    """What clearing or deleting a channel removed."""
+
+    channel: str = Field(description="#channel")
+    action: Literal["cleared", "deleted"]
+    messages: int = Field(description="messages removed")
+
+
+async def clear_channel(ctx: ToolContext, args: ChannelIn) -> RemovalView:
+    done = await ctx.client.clear_channel(args.channel)
+    return RemovalView(channel=f"#{done.channel}", action=done.action, messages=done.messages)
+
+
+async def delete_channel(ctx: ToolContext, args: ChannelIn) -> RemovalView:
+    done = await ctx.client.delete_channel(args.channel)
+    return RemovalView(channel=f"#{done.channel}", action=done.action, messages=done.messages)
+
+
+def render_removal(view: RemovalView) -> str:
+    return f"{view.action} {view.channel}: {view.messages} messages removed"
 
 
 def _channel_tool(
@@ -284,4 +330,26 @@ ARCHIVE = _channel_tool(
     archive,
     destructive=True,
     idempotent=True,
+)
+CLEAR_CHANNEL = Tool(
+    name="hubbub_clear_channel",
+    title="Clear a channel",
+    description="Remove every message of a channel you created, for good; the channel stays.",
+    input=ChannelIn,
+    output=RemovalView,
+    run=clear_channel,
+    render=render_removal,
+    compact=False,
+    destructive=True,
+)
+DELETE_CHANNEL = Tool(
+    name="hubbub_delete_channel",
+    title="Delete a channel",
+    description="Delete an archived channel you created and everything in it, for good.",
+    input=ChannelIn,
+    output=RemovalView,
+    run=delete_channel,
+    render=render_removal,
+    compact=False,
+    destructive=True,
 )

@@ -76,13 +76,19 @@ def stamp(at: datetime) -> str:
 
 
 def channel_label(name: str) -> str:
-    """How a channel is named to a model: ``#general``; DMs keep their ``dm:a:b`` name."""
-    return name if name.startswith(("#", "@", "dm:")) else f"#{name}"
+    """How a channel is named to a model: ``#general``; DMs and pairs keep their ``dm:a:b``
+    and ``pair:{id}`` names."""
+    return name if name.startswith(("#", "@", "dm:", "pair:")) else f"#{name}"
 
 
-def frame(message_id: int, sender: str, channel: str, at: datetime, content: str) -> str:
-    """One message as a delimited data block with its server-stamped header."""
+def frame(
+    message_id: int, sender: str, channel: str, at: datetime, content: str, kind: str | None = None
+) -> str:
+    """One message as a delimited data block with its server-stamped header (and its kind,
+    a lowercase word the hub checked, when it has one)."""
     where = f"channel={neutralize(channel_label(channel))} "
+    if kind:
+        where += f"kind={neutralize(kind)} "
     return _block("message", message_id, sender, where, at, content)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hubbub.tools.framing import NOTICE
-from hubbub.tools.registry import Tool, ToolContext
+from hubbub.tools.registry import WAIT_LIMIT_TEXT, Tool, ToolContext
 from hubbub.tools.views import Empty, View
 
 URI = "hubbub://help"
@@ -26,8 +26,9 @@ Cursors: ids only grow. Pass the `cursor` of a result as `after` next time to ge
 is newer (hubbub_read for a channel, hubbub_inbox and hubbub_wait for the inbox).
 
 Waiting: when you expect a reply and have nothing else to do, call hubbub_wait with the
-inbox cursor; it returns as soon as something arrives or after at most 25-50 s, with a new
-cursor. Call it again while you keep waiting. Do not poll in a tight loop.
+inbox cursor; it returns as soon as something arrives or at the latest after the wait limit
+({WAIT_LIMIT_TEXT}), with a new cursor. Call it again while you keep waiting. Do not poll
+in a tight loop.
 
 Tasks: work handed to an agent, a capability, a tag or a channel. hubbub_tasks lists the
 open ones you may claim; hubbub_claim takes one under a lease (only one agent wins) and

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hubbub.tools.registry import Tool, ToolContext
+from hubbub.core.models import Member
+from hubbub.tools.framing import neutralize
+from hubbub.tools.registry import WAIT_LIMIT_TEXT, Tool, ToolContext
 from hubbub.tools.views import Empty, ItemView, MessageView, View, render_messages
 
 BOARD_CHANNELS = 20
+STATUS_CHARS = 40  # of a teammate's status on the board
+BOARD_TEAMS = 10  # channels whose members the board lists
 
 
 class Unread(View):
@@ -18,12 +22,21 @@ class Unread(View):
     read_up_to: int
 
 
+class Team(View):
+    """Who is in one of your channels and what they are doing."""
+
+    channel: str = Field(description="#channel")
+    members: list[str] = Field(description="`name (status: what it does there)`, by name")
+    more: int = Field(default=0, description="members not listed")
+
+
 class BoardOut(View):
     """What needs attention: unread channels and the head of the inbox."""
 
     me: str
     status: str
     unread: list[Unread]
+    team: list[Team] = Field(default_factory=list, description="your channels' members")
     unacked: int = Field(description="inbox items not yet acknowledged")
     items: list[ItemView]
     cursor: int = Field(description="inbox cursor: pass as `after` to hubbub_inbox or wait")
@@ -33,7 +46,7 @@ async def board(ctx: ToolContext, args: Empty) -> BoardOut:
     found = await ctx.client.board()
     unread = [
         Unread(
-            channel=s.channel if s.kind == "dm" else f"#{s.channel}",
+            channel=s.channel if s.kind != "channel" else f"#{s.channel}",
             unread=s.unread,
             read_up_to=s.read_cursor,
         )
@@ -41,14 +54,32 @@ async def board(ctx: ToolContext, args: Empty) -> BoardOut:
         if s.unread
     ]
     unread.sort(key=lambda line: -line.unread)
+    team = [
+        Team(
+            channel=f"#{s.channel}",
+            members=[_teammate(m) for m in s.roster],
+            more=s.roster_more,
+        )
+        for s in found.channels
+        if s.roster and s.kind != "dm"
+    ]
     return BoardOut(
         me=found.me.name,
         status=found.me.status,
         unread=unread[:BOARD_CHANNELS],
+        team=team[:BOARD_TEAMS],
         unacked=found.inbox.unacked,
         items=[ItemView.of_item(item) for item in found.inbox.items],
         cursor=found.inbox.cursor,
     )
+
+
+def _teammate(member: Member) -> str:
+    """``name (status: what it does in the channel, else its note)``, its words neutralized
+    and cut short."""
+    doing = member.channel_status or member.note
+    said = f": {neutralize(doing[:STATUS_CHARS])}" if doing else ""
+    return f"{member.name} ({member.status}{said})"
 
 
 def render_items(items: list[ItemView]) -> str:
@@ -66,6 +97,9 @@ def render_board(out: BoardOut) -> str:
         lines.append(f"unread: {counts}")
     else:
         lines.append("no unread channels")
+    for line in out.team:
+        more = f", +{line.more} more" if line.more else ""
+        lines.append(f"{line.channel}: {', '.join(line.members)}{more}")
     lines.append(f"inbox: {out.unacked} unacked; cursor {out.cursor}")
     if out.items:
         lines.append(render_items(out.items))
@@ -165,8 +199,9 @@ BOARD = Tool(
     name="hubbub_board",
     title="What needs attention",
     description=(
-        "Start here: who you are, channels with unread messages, and the first unacknowledged "
-        "inbox items (DMs, mentions, sends, tasks) with the inbox cursor."
+        "Start here: who you are, channels with unread messages, who is in them doing what, "
+        "and the first unacknowledged inbox items (DMs, mentions, sends, tasks) with the inbox "
+        "cursor."
     ),
     input=Empty,
     output=BoardOut,
@@ -205,8 +240,8 @@ WAIT = Tool(
     title="Wait for news",
     description=(
         "Block until something arrives after the cursor in your inbox (or in one channel), "
-        "for at most 25-50 s, then return it with a new cursor. Use when idle and expecting "
-        "a reply; call again if it timed out."
+        f"for at most the wait limit ({WAIT_LIMIT_TEXT}), then return it with a new cursor. "
+        "Use when idle and expecting a reply; call again if it timed out."
     ),
     input=WaitIn,
     output=WaitOut,

@@ -48,6 +48,7 @@ class SendIn(View):
     to: str = Field(description="#channel, @agent, tag:x, cap:x, label:x or broadcast")
     text: str = Field(description="Markdown; @name mentions notify that agent")
     reply_to: int | None = Field(default=None, description="message id to reply to (threads)")
+    kind: str | None = Field(default=None, description="question, decision, note…")
 
 
 class Sent(View):
@@ -59,7 +60,7 @@ class Sent(View):
 
 
 async def send(ctx: ToolContext, args: SendIn) -> Sent:
-    result = await ctx.client.send(args.to, args.text, reply_to=args.reply_to)
+    result = await ctx.client.send(args.to, args.text, reply_to=args.reply_to, kind=args.kind)
     return Sent(
         to=result.target,
         recipients=result.recipients,
@@ -140,6 +141,25 @@ async def edit(ctx: ToolContext, args: EditIn) -> MessageView:
 
 async def delete(ctx: ToolContext, args: MessageIn) -> MessageView:
     return MessageView.of(await ctx.client.delete(args.message_id))
+
+
+class SeenOut(View):
+    """Who has read past a message."""
+
+    message_id: int
+    seen_by: list[str] = Field(description="members who read past it (its author left out)")
+    not_yet: list[str] = Field(description="members who have not")
+
+
+async def seen(ctx: ToolContext, args: MessageIn) -> SeenOut:
+    found = await ctx.client.seen(args.message_id)
+    return SeenOut(message_id=found.message_id, seen_by=found.seen_by, not_yet=found.not_yet)
+
+
+def render_seen(out: SeenOut) -> str:
+    readers = ", ".join(f"@{name}" for name in out.seen_by) or "nobody yet"
+    waiting = ", ".join(f"@{name}" for name in out.not_yet) or "nobody"
+    return f"message {out.message_id} seen by: {readers}; not yet: {waiting}"
 
 
 class MarkReadIn(View):
@@ -246,5 +266,18 @@ MARK_READ = Tool(
     run=mark_read,
     render=lambda mark: f"{mark.channel} read up to message {mark.up_to}",
     compact=False,
+    idempotent=True,
+)
+SEEN = Tool(
+    name="hubbub_seen",
+    title="Who has read a message",
+    description="Which members have read past a message (from their read cursors), and "
+    "which have not yet.",
+    input=MessageIn,
+    output=SeenOut,
+    run=seen,
+    render=render_seen,
+    compact=False,
+    read_only=True,
     idempotent=True,
 )

@@ -29,6 +29,10 @@ DEFAULT_MAX_WAIT = 30.0
 # The hub caps any wait at its max_wait_seconds (50 by default); a tool call that blocks
 # longer than that would only be cut short, and many clients time tool calls out near 60 s.
 WAIT_RANGE = (1.0, 50.0)
+WAIT_LIMIT_TEXT = (
+    f"{DEFAULT_MAX_WAIT:g} s by default, a limit set from {WAIT_RANGE[0]:g} to {WAIT_RANGE[1]:g} s"
+)
+"""How long a wait may last, as the tool texts say it (built from the setting's bounds)."""
 
 
 class ToolNotFound(NotFound):

@@ -43,7 +43,14 @@ class MessageView(View):
             channel=channel_label(message.channel),
             at=stamp(message.created_at),
             reply_to=message.reply_to,
-            text=frame(message.id, message.author, message.channel, message.created_at, content),
+            text=frame(
+                message.id,
+                message.author,
+                message.channel,
+                message.created_at,
+                content,
+                message.kind,
+            ),
         )
 
 
@@ -76,6 +83,10 @@ class AgentView(View):
     tags: list[str]
     capabilities: list[str]
     last_seen: str | None = None
+    channel: str | None = Field(default=None, description="the channel a status was set in")
+    channel_status: str | None = Field(
+        default=None, description="your status in that channel (none: cleared)"
+    )
 
     @classmethod
     def of(cls, agent: Agent) -> AgentView:
@@ -98,6 +109,8 @@ class ChannelView(View):
     name: str = Field(description="#name, or dm:a:b")
     visibility: str = Field(description="public, private or secret")
     topic: str | None = None
+    project: str | None = Field(default=None, description="the project it is about")
+    branch: str | None = Field(default=None, description="the project's branch it is about")
     archived: bool
     last_message: int = Field(description="id of the newest message (0: none)")
     members: list[str] | None = Field(default=None, description="present for a single channel")
@@ -109,6 +122,8 @@ class ChannelView(View):
             name=channel_label(channel.name),
             visibility=channel.visibility,
             topic=neutralize(channel.topic) if channel.topic else None,
+            project=channel.project,
+            branch=neutralize(channel.branch) if channel.branch else None,
             archived=channel.archived,
             last_message=channel.last_message_id,
             members=channel.members,
@@ -123,11 +138,17 @@ def render_messages(messages: list[MessageView], empty: str = "no messages") -> 
 def render_agent(agent: AgentView) -> str:
     """One line per agent: name, status and note."""
     note = f" — {agent.note}" if agent.note else ""
-    return f"@{agent.name} ({agent.kind}, {agent.status}){note}"
+    line = f"@{agent.name} ({agent.kind}, {agent.status}){note}"
+    if agent.channel is not None:
+        line += f"; in {agent.channel}: {agent.channel_status or '(no status)'}"
+    return line
 
 
 def render_channel(channel: ChannelView) -> str:
     """One line per channel."""
     flags = [channel.visibility] + (["archived"] if channel.archived else [])
+    if channel.project:
+        branch = f"@{channel.branch}" if channel.branch else ""
+        flags.append(f"project {channel.project}{branch}")
     topic = f" — {channel.topic}" if channel.topic else ""
     return f"{channel.name} ({', '.join(flags)}, last message {channel.last_message}){topic}"

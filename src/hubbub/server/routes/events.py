@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from hubbub.core.errors import HubbubError, Unauthorized
+from hubbub.core.errors import Forbidden, HubbubError, NotFound, Unauthorized
 from hubbub.core.events import StoredEvent
-from hubbub.core.feed import FellBehind
-from hubbub.server.bodies import Cursor, EventsQuery
+from hubbub.core.feed import FellBehind, Firehose, Scope
+from hubbub.core.models import Cursors
+from hubbub.server.bodies import Cursor, EventsQuery, FirehoseQuery
 from hubbub.server.endpoints import Call, Header, Routes, whole_number
 from hubbub.settings import Settings
 
@@ -47,6 +48,13 @@ def _split(value: str | None) -> list[str] | None:
     return [part.strip().removeprefix("#") for part in value.split(",") if part.strip()]
 
 
+@routes.get("/cursor", summary="Where a poller starts: the newest event and message I may see")
+async def cursor(call: Call) -> Cursors:
+    """For a poller's first call: stream or wait with `after` the `event` cursor, read
+    channels with `after` the `message` cursor, and nothing the caller may see is missed."""
+    return await call.hub.feed.cursor(call.agent)
+
+
 @routes.get(
     "/events",
     summary="Live events (SSE), resumable",
@@ -58,21 +66,65 @@ async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
     sent — as `text/event-stream`. Each event's `id` is its sequence: reconnect with
     `Last-Event-ID` (or `after`) to get exactly what was missed. A stream that falls too far
     behind gets one `resync` event with the cursor to resume from, and is closed."""
-    after = query.after
-    resume = call.header("last-event-id")
-    if resume:
-        after = whole_number("Last-Event-ID", resume.strip(), Cursor)
     feed = call.hub.feed
-    scope = await feed.scope(call.agent, channels=_split(query.channels), types=_split(query.types))
-    settings: Settings = call.request.app.state.settings
+    scope = await feed.scope(
+        call.agent, channels=_split(query.channels), types=_split(query.types), kind=query.kind
+    )
     presence = call.hub.presence
     agent = call.agent
-
-    secret = (call.header("authorization") or "").partition(" ")[2].strip()  # verified already
+    secret = _secret(call)
 
     async def keepalive() -> None:
         await call.hub.keys.verify(secret)  # a revoked key ends the stream
+        await call.hub.agents.check_usable(agent.name)  # so does a deactivated agent
         await presence.touch(agent)
+
+    idle = min(presence.keepalive_seconds, CHECK_SECONDS)
+    return _stream(call, scope, _after(call, query.after), idle, keepalive)
+
+
+@routes.get(
+    "/admin/events",
+    summary="Every event of the hub (SSE), for operators",
+    auth="admin",
+    headers=(LAST_EVENT_ID,),
+)
+async def firehose(call: Call, query: FirehoseQuery) -> EventSourceResponse:
+    """Every event the hub commits, whoever may see it — for operators and their tools, with
+    the admin key and no `X-Hubbub-Agent`. Resumable like `/events`; watching delivers
+    nothing (inbox items stay undelivered for their agents)."""
+    scope = call.hub.feed.firehose(_split(query.types))
+    secret = _secret(call)
+
+    async def keepalive() -> None:
+        await call.hub.keys.verify(secret)  # a revoked key ends the stream
+
+    return _stream(call, scope, _after(call, query.after), CHECK_SECONDS, keepalive)
+
+
+def _after(call: Call, after: int | None) -> int | None:
+    """Where a stream resumes: after ``Last-Event-ID`` if sent, else after ``after``."""
+    resume = call.header("last-event-id")
+    return whole_number("Last-Event-ID", resume.strip(), Cursor) if resume else after
+
+
+def _secret(call: Call) -> str:
+    """The caller's key (already verified), to check again while its stream lasts."""
+    return (call.header("authorization") or "").partition(" ")[2].strip()
+
+
+def _stream(
+    call: Call,
+    scope: Scope | Firehose,
+    after: int | None,
+    idle_seconds: float,
+    keepalive: Callable[[], Awaitable[None]],
+) -> EventSourceResponse:
+    """The events ``scope`` admits after ``after`` as SSE; ``keepalive`` runs each
+    ``idle_seconds`` (an exception from it ends the stream)."""
+    feed = call.hub.feed
+    settings: Settings = call.request.app.state.settings
+    secret = _secret(call)
 
     async def stream() -> AsyncIterator[ServerSentEvent | bytes]:
         try:
@@ -80,7 +132,7 @@ async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
                 scope,
                 after=after,
                 backlog=settings.stream_backlog,
-                idle_seconds=min(presence.keepalive_seconds, CHECK_SECONDS),
+                idle_seconds=idle_seconds,
                 on_idle=keepalive,
             ):
                 try:
@@ -94,7 +146,7 @@ async def stream_events(call: Call, query: EventsQuery) -> EventSourceResponse:
             yield ServerSentEvent(
                 data=orjson.dumps({"cursor": behind.cursor}).decode(), event="resync"
             )
-        except Unauthorized as error:
+        except (Unauthorized, Forbidden, NotFound) as error:
             yield closed(error)
 
     return EventSourceResponse(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from hubbub.core.models import Message, MessagePage, SendResult, Thread
+from hubbub.core.models import Message, MessagePage, Seen, SendResult, Thread
 from hubbub.server import guards
 from hubbub.server.bodies import (
-    ChannelName,
     ChannelRef,
     EditBody,
     PageQuery,
     PostBody,
+    PostChannel,
     Printable,
     SendBody,
+    ThreadQuery,
 )
 from hubbub.server.endpoints import Call, Header, Reply, Routes
 
@@ -34,11 +35,14 @@ REPLAYED = {"Idempotent-Replayed": "true"}
     responses={
         200: "A replay of an earlier request with the same Idempotency-Key",
     },
-    errors={409: "The channel is archived, or the Idempotency-Key was used for another body"},
+    errors={
+        409: "The channel is archived, its pair session is not active, or the Idempotency-Key "
+        "was used for another body"
+    },
     scope="messages:write",
     guard=guards.channel_param(),
 )
-async def post_message(call: Call, name: ChannelName, body: PostBody) -> Message | Reply:
+async def post_message(call: Call, name: PostChannel, body: PostBody) -> Message | Reply:
     result = await call.hub.messages.post(
         call.agent,
         name,
@@ -46,6 +50,7 @@ async def post_message(call: Call, name: ChannelName, body: PostBody) -> Message
         metadata=body.metadata,
         reply_to=body.reply_to,
         idempotency_key=call.header("idempotency-key"),
+        kind=body.kind,
     )
     if result.replayed:
         return Reply(result.message, 200, REPLAYED)
@@ -66,6 +71,9 @@ async def read_messages(call: Call, name: ChannelRef, query: PageQuery) -> Messa
         before=query.before,
         limit=query.limit,
         wait=query.wait,
+        since=query.since,
+        until=query.until,
+        kind=query.kind,
     )
 
 
@@ -92,6 +100,7 @@ async def send(call: Call, body: SendBody) -> SendResult | Reply:
         metadata=body.metadata,
         reply_to=body.reply_to,
         idempotency_key=call.header("idempotency-key"),
+        kind=body.kind,
     )
     return Reply(result, 200, REPLAYED) if result.replayed else result
 
@@ -102,8 +111,13 @@ async def get_message(call: Call, message_id: int) -> Message:
 
 
 @routes.get("/messages/{message_id}/thread", summary="The whole thread of a message")
-async def get_thread(call: Call, message_id: int) -> Thread:
-    return await call.hub.messages.thread(call.agent, message_id)
+async def get_thread(call: Call, message_id: int, query: ThreadQuery) -> Thread:
+    return await call.hub.messages.thread(call.agent, message_id, kind=query.kind)
+
+
+@routes.get("/messages/{message_id}/seen", summary="Which members have read past a message")
+async def get_seen(call: Call, message_id: int) -> Seen:
+    return await call.hub.messages.seen(call.agent, message_id)
 
 
 @routes.patch(

@@ -23,4 +23,6 @@ async def search(call: Call, query: SearchQuery) -> SearchResult:
         since=query.since,
         until=query.until,
         limit=query.limit,
+        kind=query.kind,
+        project=query.project,
     )

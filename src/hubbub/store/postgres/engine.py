@@ -47,6 +47,7 @@ from pydantic import TypeAdapter
 
 from hubbub.core.errors import InvalidInput, Unavailable
 from hubbub.core.events import StoredEvent
+from hubbub.core.telemetry import SECONDS, Buckets, WriterTelemetry
 from hubbub.store import migrations
 from hubbub.store.dialect import POSTGRES
 from hubbub.store.sql import Query, Row, Session, T, insert_sql
@@ -118,8 +119,19 @@ class Database:
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._publish: Publish | None = None
         self._closed = False
-        self.batches = 0
-        self.batched_writes = 0
+        self.telemetry = WriterTelemetry(
+            queued=self._jobs.qsize, lock_wait_seconds=Buckets(SECONDS), pool=self._pool_figures
+        )
+
+    def _pool_figures(self) -> dict[str, int]:
+        if self._pool is None:
+            return {}
+        figures = self._pool.get_stats()
+        return {
+            "size": figures.get("pool_size", 0),
+            "available": figures.get("pool_available", 0),
+            "waiting": figures.get("requests_waiting", 0),
+        }
 
     # connections
 
@@ -276,6 +288,7 @@ class Database:
     async def _commit(self, batch: list[Job]) -> None:
         """Run a batch until it commits, fails for good, or the database stays away longer
         than ``retry_seconds``; then publish its events and answer its callers."""
+        started = time.perf_counter()
         deadline = time.monotonic() + self._retry_seconds
         delay = 0.05
         isolate = False
@@ -283,6 +296,7 @@ class Database:
             try:
                 conn = await self._writer_conn()
                 outcomes, committed = await self._run(conn, batch, isolate=isolate)
+                self.telemetry.committed(len(batch), time.perf_counter() - started)
                 break
             except _Retry:
                 isolate = True
@@ -292,6 +306,7 @@ class Database:
                 if time.monotonic() + delay > deadline:
                     failure = unavailable(cause, self.conninfo)
                     outcomes, committed = [(f, None, failure) for _, _, f in batch], []
+                    self.telemetry.refused(len(batch))
                     break
                 log.warning("write batch retried: %s", _reason(cause))
                 await asyncio.sleep(delay)
@@ -299,9 +314,8 @@ class Database:
             except Exception as error:  # outside any job (the write lock timed out…)
                 refused = _translate(error, self.conninfo)
                 outcomes, committed = [(f, None, refused) for _, _, f in batch], []
+                self.telemetry.refused(len(batch))
                 break
-        self.batches += 1
-        self.batched_writes += len(batch)
         if committed and self._publish is not None:
             try:
                 self._publish(committed)
@@ -334,7 +348,10 @@ class Database:
         committed: list[StoredEvent] = []
         try:
             # One round trip each to open (with the lock) and to close (with the notice).
+            asked = time.perf_counter()
             await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY})")
+            if self.telemetry.lock_wait_seconds is not None:
+                self.telemetry.lock_wait_seconds.observe(time.perf_counter() - asked)
             session = PostgresSession(conn, writer=True)
             for fn, args, future in batch:
                 if isolate:

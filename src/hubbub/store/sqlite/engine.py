@@ -27,6 +27,7 @@ import queue
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +37,7 @@ from pydantic import TypeAdapter
 
 from hubbub.core.errors import Unavailable
 from hubbub.core.events import StoredEvent
+from hubbub.core.telemetry import WriterTelemetry
 from hubbub.store import migrations
 from hubbub.store.dialect import SQLITE
 from hubbub.store.sql import Query, Row, Session, T, insert_sql, run_inline
@@ -200,8 +202,7 @@ class Database:
         self._closed = False
         self.fault: Unavailable | None = None
         """Why the last batch was refused, until a batch commits again."""
-        self.batches = 0
-        self.batched_writes = 0
+        self.telemetry = WriterTelemetry(queued=self._jobs.qsize)
 
     def _connect(self, *, readonly: bool = False) -> sqlite3.Connection:
         return connect(
@@ -444,6 +445,7 @@ class Database:
             )
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+        started = time.perf_counter()
         try:
             try:
                 outcomes, committed = self._run(conn, batch, isolate=False)
@@ -454,10 +456,10 @@ class Database:
             rollback(conn)
             self._failed(refused.error)
             outcomes, committed = [(f, None, refused.error) for _, _, f, _ in batch], []
+            self.telemetry.refused(len(batch))
         else:
             self._recovered()
-        self.batches += 1
-        self.batched_writes += len(batch)
+            self.telemetry.committed(len(batch), time.perf_counter() - started)
         self._answer(batch, outcomes, committed)
 
     def _failed(self, error: Unavailable) -> None:
