@@ -252,3 +252,23 @@ def test_the_cli_sets_a_channel_status_and_lists_members(cli: Cli) -> None:
     bad = cli("status", "sleepy")
     assert bad.returncode != 0
     assert ok_json(cli("status", "busy", "--json"))["status"] == "busy"
+
+
+@pytest.mark.e2e
+def test_hubbub_board_shows_who_does_what_in_each_channel(cli: Cli) -> None:
+    channel = unique("tech-board")
+    mate = unique("lap-mate")
+    assert cli("post", channel, "here", "--agent", mate).returncode == 0
+    set_status = cli("status", "--channel", channel, "writing [the] parser", "--agent", mate)
+    assert set_status.returncode == 0, set_status.stderr
+    me = ok_json(cli("post", channel, "hello", "--json"))["author"]
+    shown = ok_json(cli("board", "--json"))
+    line = next(c for c in shown["channels"] if c["channel"] == channel)
+    assert {m["name"]: m["channel_status"] for m in line["roster"]} == {
+        mate: "writing [the] parser"
+    }
+    assert shown["me"]["name"] == me
+    human = cli("board")
+    assert human.returncode == 0, human.stderr
+    assert f"#{channel}" in human.stdout
+    assert f"@{mate} active  writing [the] parser" in human.stdout  # markup shown as text

@@ -249,7 +249,7 @@ def install(
     launchd agent on macOS) with these options, and start it. The unit carries PATH and the
     HUBBUB_URL, HUBBUB_KEY, HUBBUB_CONFIG and HUBBUB_MACHINE set now, and is readable by you
     alone."""
-    from hubbub.core.errors import Unavailable
+    from hubbub.cli.service import put_in_place
     from hubbub.service import manager
 
     with reporting():
@@ -260,21 +260,7 @@ def install(
         if show:
             typer.echo(services.render(service), nl=False)
             return
-        path = services.write(service)
-        console.print(f"Wrote {escape(str(path))}", highlight=False)
-        if not enable:
-            console.print(f"Start it with: {services.hint(service.name)}", highlight=False)
-            return
-        try:
-            services.enable(service.name)
-        except Unavailable as error:
-            raise Unavailable(
-                f"{error.detail}. The unit is written; once your user's service manager "
-                "runs (see 'loginctl enable-linger'), start it with: "
-                + services.hint(service.name),
-                code=error.code,
-            ) from None
-        console.print(f"Started {service.name} ({services.kind}).", highlight=False)
+        put_in_place(services, service, enable)
 
 
 @app.command("status")

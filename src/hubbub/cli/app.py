@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "search": "hubbub.cli.search:search",
     "inbox": "hubbub.cli.inbox:inbox",
     "ack": "hubbub.cli.inbox:ack",
+    "board": "hubbub.cli.inbox:board",
     "agents": "hubbub.cli.agents:agents",
     "status": "hubbub.cli.agents:status",
     "profile": "hubbub.cli.agents:profile",

@@ -12,7 +12,7 @@ from hubbub.cli.hub import AgentOption, JsonFlag, connected
 from hubbub.cli.output import ago, console, emit
 
 if TYPE_CHECKING:
-    from hubbub.core.models import Inbox
+    from hubbub.core.models import Board, Inbox
 
 EVERY_ITEM = 2**63 - 1  # the largest id the store can hold: "up to" it acknowledges all
 
@@ -82,3 +82,37 @@ def ack(
         as_json,
         lambda r: console.print(f"Acknowledged {r.acked}; {r.unacked} left.", highlight=False),
     )
+
+
+def board(agent: AgentOption = None, as_json: JsonFlag = False) -> None:
+    """What to look at, in one call: each of your channels with what is unread in it and
+    who is there doing what (their status, and what they say they do in that channel), and
+    how many inbox items wait."""
+    with connected(agent) as client:
+        found = client.board()
+
+    def show(data: Board) -> None:
+        from hubbub.cli.agents import STATUS_STYLE
+
+        console.print(
+            f"[bold]@{escape(data.me.name)}[/bold]: {data.inbox.unacked} inbox item(s) "
+            "unacknowledged",
+            highlight=False,
+        )
+        for line in data.channels:
+            where = line.channel if line.kind != "channel" else f"#{line.channel}"
+            unread = f"[bold]{line.unread} unread[/bold]" if line.unread else "nothing unread"
+            console.print(f"{escape(where)}  {unread}", highlight=False)
+            for member in line.roster:
+                style = STATUS_STYLE.get(member.status, "")
+                doing = member.channel_status or member.note
+                said = f"  [dim]{escape(doing)}[/dim]" if doing else ""
+                console.print(
+                    f"    @{escape(member.name)} [{style}]{member.status}[/{style}]{said}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            if line.roster_more:
+                console.print(f"    … and {line.roster_more} more", highlight=False)
+
+    emit(found, as_json, show)

@@ -141,24 +141,31 @@ def install(
                 "(or use --no-enable to write the unit anyway)",
                 code="service_unavailable",
             )
-        path = services.write(service)
-        console.print(f"Wrote {escape(str(path))}", highlight=False)
-        if not enable:
-            console.print(f"Start it with: {services.hint(service.name)}", highlight=False)
-            return
-        try:
-            services.enable(service.name)
-        except Unavailable as error:
-            raise Unavailable(
-                f"{error.detail}. The unit is written; once your user's service manager "
-                "runs (see 'loginctl enable-linger'), start it with: "
-                + services.hint(service.name),
-                code=error.code,
-            ) from None
-        console.print(
-            f"Started {service.name} ({services.kind}): http://{settings.host}:{settings.port}",
-            highlight=False,
-        )
+        if put_in_place(services, service, enable):
+            console.print(f"The hub listens on http://{settings.host}:{settings.port}")
+
+
+def put_in_place(services: Manager, service: Service, enable: bool) -> bool:
+    """Write ``service``'s unit and, with ``enable``, start it (now and at every log-in),
+    saying what was done; whether it was started. A service manager that cannot start it is
+    an error that says how to, once it can."""
+    from hubbub.core.errors import Unavailable
+
+    path = services.write(service)
+    console.print(f"Wrote {escape(str(path))}", highlight=False)
+    if not enable:
+        console.print(f"Start it with: {services.hint(service.name)}", highlight=False)
+        return False
+    try:
+        services.enable(service.name)
+    except Unavailable as error:
+        raise Unavailable(
+            f"{error.detail}. The unit is written; once your user's service manager runs "
+            "(see 'loginctl enable-linger'), start it with: " + services.hint(service.name),
+            code=error.code,
+        ) from None
+    console.print(f"Started {service.name} ({services.kind}).", highlight=False)
+    return True
 
 
 @app.command("status")
