@@ -505,6 +505,7 @@ class Store(Protocol):
         :class:`~hubbub.core.errors.Unavailable` that says why it cannot."""
         ...
 
+    @property
     def telemetry(self) -> WriterTelemetry:
         """This process's figures about its writes (kept as they happen, read for metrics)."""
         ...

@@ -167,7 +167,7 @@ class _State(Collector):
 
 def _writer(hub: Hub) -> Iterator[Metric]:
     """The write path's figures: SQLite's writer thread, or PostgreSQL's writer and pool."""
-    writer = hub.store.telemetry()
+    writer = hub.store.telemetry
     yield GaugeMetricFamily(
         "hubbub_writer_up",
         "1 while the writer commits; 0 after the database refused its last batch.",

@@ -116,6 +116,7 @@ class SqlStore:
     async def probe(self) -> None:
         await self.db.write(migrations.probe)
 
+    @property
     def telemetry(self) -> WriterTelemetry:
         return self.db.telemetry
 
