@@ -225,7 +225,7 @@ class _Scraper(threading.Thread):
 def metrics_load(cfg: BenchConfig, workdir: Path) -> MetricsLoad:
     """Rounds of (quiet, scraped) wrk post runs on one hub at the highest client count."""
     clients = max(cfg.clients)
-    rounds = 2 if cfg.seconds <= 2 else 3
+    rounds = 2 if cfg.seconds <= 2 else 5
     quiet: list[WrkRun] = []
     scraped: list[WrkRun] = []
     scrape_ms: list[float] = []
