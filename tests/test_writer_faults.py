@@ -195,6 +195,10 @@ async def test_a_database_deleted_under_the_hub_refuses_writes_loudly(
                 assert "deleted" in problem(refused, 503, "db_replaced")["detail"]
         assert [r for r in caplog.records if "deleted" in r.getMessage()]
         assert (await ready(hub))[0] == 503
+        # Reads at once open every reader thread's connection: none may create a file in the
+        # database's place (it would read an empty database of its own ever after).
+        await asyncio.gather(*(alpha.get("/channels/general/messages") for _ in range(16)))
+        assert not db.exists()
         # Put back, the same file is written again.
         os.rename(tmp_path / "moved.db", db)
         await alpha.say("general", "back")

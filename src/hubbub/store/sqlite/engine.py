@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
@@ -66,9 +67,12 @@ def connect(
     lock_timeout: float = 10.0,
 ) -> sqlite3.Connection:
     """A connection with the hub's pragmas, in autocommit mode (transactions are explicit).
-    A lock held by another process is waited for up to ``lock_timeout`` seconds."""
+    A lock held by another process is waited for up to ``lock_timeout`` seconds. A reader
+    (``readonly``) never creates the file: opened while the database is gone, it would read
+    an empty one of its own for good."""
     conn = sqlite3.connect(
-        path,
+        f"file:{quote(str(path))}?mode=rw" if readonly else path,
+        uri=readonly,
         isolation_level=None,
         check_same_thread=False,
         cached_statements=512,
@@ -327,7 +331,12 @@ class Database:
     def _run_read(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._connect(readonly=True)
+            try:
+                conn = self._connect(readonly=True)
+            except sqlite3.Error as error:
+                raise Unavailable(
+                    f"the database {self.path} cannot be opened: {error}", code="db_unavailable"
+                ) from None
             self._local.conn = conn
             with self._lock:
                 self._reader_conns.append(conn)
