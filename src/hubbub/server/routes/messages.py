@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubbub.core.models import Message, MessagePage, Seen, SendResult, Thread
+from hubbub.core.models import Message, MessagePage, PostResult, Seen, SendResult, Thread
 from hubbub.server import guards
 from hubbub.server.bodies import (
     ChannelRef,
@@ -25,6 +25,12 @@ IDEMPOTENCY = Header(
     Printable,
 )
 REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+def posted(result: PostResult) -> Message | Reply:
+    """A post's answer: the message (201), or, replaying an earlier request, the message it
+    posted then (200, ``Idempotent-Replayed``)."""
+    return Reply(result.message, 200, REPLAYED) if result.replayed else result.message
 
 
 @routes.post(
@@ -52,9 +58,7 @@ async def post_message(call: Call, name: PostChannel, body: PostBody) -> Message
         idempotency_key=call.header("idempotency-key"),
         kind=body.kind,
     )
-    if result.replayed:
-        return Reply(result.message, 200, REPLAYED)
-    return result.message
+    return posted(result)
 
 
 @routes.get(

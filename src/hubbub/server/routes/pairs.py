@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from hubbub.core.models import Message, MessagePage, Pair
-from hubbub.server.bodies import PairBody, PairPageQuery, PairsQuery, PostBody, Printable
-from hubbub.server.endpoints import Call, Header, Reply, Routes
+from hubbub.server.bodies import PairBody, PairPageQuery, PairsQuery, PostBody
+from hubbub.server.endpoints import Call, Reply, Routes
+from hubbub.server.routes.messages import IDEMPOTENCY, posted
 
 routes = Routes("pairs")
 
-IDEMPOTENCY = Header(
-    "Idempotency-Key",
-    "Retries with the same key return the first result (200, `Idempotent-Replayed: true`) "
-    "instead of posting again; the same key with a different body is 409.",
-    Printable,
-)
 NOT_PENDING = "The invite is no longer pending (answered, cancelled or expired)"
 
 
@@ -92,9 +87,7 @@ async def post_in_pair(call: Call, pair_id: int, body: PostBody) -> Message | Re
         idempotency_key=call.header("idempotency-key"),
         kind=body.kind,
     )
-    if result.replayed:
-        return Reply(result.message, 200, {"Idempotent-Replayed": "true"})
-    return result.message
+    return posted(result)
 
 
 @routes.get("/pairs/{pair_id}/messages", summary="Read a pair session's messages")
