@@ -32,6 +32,7 @@ _SYLLABLE_TEXT = "ka lo mi ne ru ta vo si pe da zu bo fi ge hu ja ki le mo nu pa
 COMMON = tuple(_COMMON_TEXT.split())
 TECHNICAL = tuple(_TECHNICAL_TEXT.split())
 SYLLABLES = tuple(_SYLLABLE_TEXT.split())
+BUSY = "deploy"
 VOCABULARY_SIZE = 5000
 ZIPF_EXPONENT = 1.0
 
@@ -83,7 +84,8 @@ class Corpus:
 
     def queries(self) -> list[Query]:
         """A few queries of moderate selectivity: rarer and commoner single words, two words
-        that must both match, and a prefix."""
+        that must both match, a prefix, and ``deploy``, a word of the commonest kind in agents'
+        talk."""
         rare = self._near(0.01, set())
         common = self._near(0.03, {rare})
         first = self._near(0.08, {rare, common})
@@ -96,4 +98,5 @@ class Corpus:
             Query(common, "word", self.frequency[common]),
             Query(f"{first} {second}", "two words", self._count({first, second})),
             Query(f"{stem}*", "prefix", prefix_matches),
+            Query(BUSY, "busy word", self.frequency[BUSY]),
         ]

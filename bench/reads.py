@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from tests.postgres import find_bindir, running_cluster
 
 from bench import processes, seed
 from bench.config import BenchConfig
@@ -43,6 +44,8 @@ class ReadResults:
     floor: Latency
     kinds: list[Latency]
     queries: list[Query] = field(default_factory=list)
+    postgres: list[Latency] = field(default_factory=list)
+    """The same searches on PostgreSQL (empty when it is not installed)."""
 
 
 def percentile(ordered: Sequence[float], share: float) -> float:
@@ -137,14 +140,43 @@ def measure(cfg: BenchConfig, workdir: Path) -> ReadResults:
             client, [f"{MESSAGES}?before={middle}&limit=50"], cfg.samples, page, cfg.warmup
         )
         kinds.append(summarize("middle page", mid, f"before={middle}, limit 50"))
-        per_query = cfg.samples // 2
-        searches: list[float] = []
-        for query in queries:
-            url = str(httpx.URL("/api/v1/search", params={"q": query.text}))
-            seconds = _sample(client, [url], per_query, _hits, cfg.warmup // 4)
-            searches += seconds
-            share = query.matches / cfg.messages
-            detail = f"{query.kind}, {query.matches:,} matches ({share:.1%})"
-            kinds.append(summarize(f"search {query.text!r}", seconds, detail))
-        kinds.append(summarize("search (all)", searches, f"{len(queries)} queries, top 20"))
-    return ReadResults(seeded, floor(cfg, workdir / "floor"), kinds, queries)
+        kinds += searches(cfg, client, queries)
+    postgres: list[Latency] = []
+    if find_bindir() is not None:
+        postgres = postgres_searches(cfg, workdir / "postgres", corpus, queries)
+    return ReadResults(seeded, floor(cfg, workdir / "floor"), kinds, queries, postgres)
+
+
+def searches(cfg: BenchConfig, client: httpx.Client, queries: Sequence[Query]) -> list[Latency]:
+    """Each query's latency, and all of them together."""
+    per_query = cfg.samples // 2
+    kinds: list[Latency] = []
+    every: list[float] = []
+    for query in queries:
+        url = str(httpx.URL("/api/v1/search", params={"q": query.text}))
+        seconds = _sample(client, [url], per_query, _hits, cfg.warmup // 4)
+        every += seconds
+        share = query.matches / cfg.messages
+        detail = f"{query.kind}, {query.matches:,} matches ({share:.1%})"
+        kinds.append(summarize(f"search {query.text!r}", seconds, detail))
+    kinds.append(summarize("search (all)", every, f"{len(queries)} queries, top 20"))
+    return kinds
+
+
+def postgres_searches(
+    cfg: BenchConfig, workdir: Path, corpus: Corpus, queries: Sequence[Query]
+) -> list[Latency]:
+    """The same corpus seeded into PostgreSQL (durable settings), the same searches."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with running_cluster(durable=True) as cluster:
+        cluster.execute("CREATE DATABASE reads")
+        url = cluster.url("reads")
+        say(f"reads: seeding {cfg.messages:,} messages into PostgreSQL")
+        seed.seed(url, corpus.messages)
+        cluster.execute("VACUUM ANALYZE", dbname="reads")
+        say("reads: timing searches on PostgreSQL")
+        with (
+            processes.hub(workdir, url) as hub,
+            httpx.Client(base_url=hub.url, headers=hub.headers, timeout=30) as client,
+        ):
+            return searches(cfg, client, queries)

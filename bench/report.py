@@ -19,6 +19,7 @@ from rich.table import Table
 
 from bench.ceilings import HttpCeiling
 from bench.config import BENCH_DIR, BenchConfig
+from bench.corpus import BUSY
 from bench.dashboard import DashboardResults
 from bench.files import FileResults
 from bench.footprint import Footprint
@@ -138,6 +139,11 @@ def targets(results: Results) -> list[Target]:
             found.append(Target("latest-50 read p95 vs bare GET", latest / floor, 2, "x", False))
         search = _latency(reads, "search (all)")
         found.append(Target("search p95 (all queries), SQLite", search, 4, "ms", False))
+        if reads.postgres:
+            busy = next(k.p95_ms for k in reads.postgres if k.name == f"search {BUSY!r}")
+            found.append(Target(f"search p95 {BUSY!r}, PostgreSQL", busy, 10, "ms", False))
+            every = next(k.p95_ms for k in reads.postgres if k.name == "search (all)")
+            found.append(Target("search p95 (all queries), PostgreSQL", every, 10, "ms", False))
     normal = _post(results, "NORMAL", most)
     if full is not None and normal is not None and normal.wrk.rate:
         share = 100 * full.wrk.rate / normal.wrk.rate
@@ -304,6 +310,15 @@ def print_throughput(results: Results, out: Console) -> None:
     out.print(durable)
 
 
+def _engines(reads: ReadResults) -> list[tuple[Latency, str]]:
+    """Every timed kind, with the engine it ran on when that is PostgreSQL."""
+    return [
+        *((kind, "") for kind in reads.kinds),
+        *((kind, ", PostgreSQL") for kind in reads.postgres),
+        (reads.floor, ""),
+    ]
+
+
 def print_reads(results: Results, out: Console) -> None:
     """Reads and searches against the floor of a bare GET."""
     cfg = results.config
@@ -317,9 +332,9 @@ def print_reads(results: Results, out: Console) -> None:
     table = Table(title=title, title_justify="left")
     for column in ("request", "n", "p50 ms", "p95 ms", "p99 ms", "p50 vs floor", "detail"):
         table.add_column(column, justify="left" if column in ("request", "detail") else "right")
-    for kind in [*reads.kinds, reads.floor]:
+    for kind, engine in _engines(reads):
         table.add_row(
-            kind.name,
+            f"{kind.name}{engine}",
             str(kind.samples),
             f"{kind.p50_ms:.2f}",
             f"{kind.p95_ms:.2f}",

@@ -27,7 +27,7 @@ class Seeded:
         return self.messages / self.seconds
 
 
-async def _seed(db: Path, texts: Sequence[str], channel: str) -> Seeded:
+async def _seed(db: Path | str, texts: Sequence[str], channel: str) -> Seeded:
     hub = Hub(open_store(str(db), synchronous="NORMAL"))
     await hub.open()
     try:
@@ -45,6 +45,7 @@ async def _seed(db: Path, texts: Sequence[str], channel: str) -> Seeded:
         await hub.close()
 
 
-def seed(db: Path, texts: Sequence[str], channel: str = "general") -> Seeded:
-    """Post every text in ``channel`` of a new hub database at ``db``."""
+def seed(db: Path | str, texts: Sequence[str], channel: str = "general") -> Seeded:
+    """Post every text in ``channel`` of a new hub database at ``db`` (a SQLite file or a
+    PostgreSQL URL)."""
     return asyncio.run(_seed(db, texts, channel))
