@@ -13,7 +13,7 @@ from typing import Any
 import anyio.to_thread
 import pytest
 
-from hubbub.core.errors import Unavailable
+from hubbub.core.errors import Conflict, NotFound, Unavailable
 from hubbub.core.models import Agent, Channel
 from hubbub.core.store import NewChannel, NewMessage, SearchQuery
 from hubbub.store import open_store
@@ -249,3 +249,19 @@ def test_open_store_accepts_paths_and_sqlite_urls(tmp_path: Path) -> None:
         assert isinstance(store, SqliteStore)
         assert store.db.path.parent == tmp_path
     assert not isinstance(open_store("postgresql://localhost/hubbub"), SqliteStore)
+
+
+async def test_a_post_to_a_channel_archived_since_the_caller_looked_writes_nothing(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    agent, channel = await seed(store)
+    await store.post(new_message(agent, channel, "before"))
+    await store.archive_channel(channel.id)
+    with pytest.raises(Conflict) as refused:
+        await store.post(new_message(agent, channel, "after"))
+    assert refused.value.code == "channel_archived"
+    assert rows(tmp_path / "store.db", "SELECT content FROM messages") == [("before",)]
+    gone = channel.model_copy(update={"id": channel.id + 100})
+    with pytest.raises(NotFound) as missing:
+        await store.post(new_message(agent, gone, "nowhere"))
+    assert missing.value.code == "channel_not_found"

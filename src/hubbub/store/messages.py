@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hubbub.core import events
-from hubbub.core.errors import NotFound
+from hubbub.core.errors import Conflict, NotFound
 from hubbub.core.models import InboxKind, Message, PostResult
 from hubbub.core.store import MessageEdit, NewMessage
 from hubbub.store import channels, files, purge, rows
@@ -52,12 +52,15 @@ THREAD = Query(
         "WHERE m.thread_id = :root ORDER BY 2"
     )
 )
+# The insert checks the channel still takes posts itself (no row when it is archived or
+# gone): one statement under the write lock where a lookup and an insert were two.
 POST = Query(
     lambda d: (
         "INSERT INTO messages (channel_id, author_id, content, metadata, mentions, "
-        "reply_to, thread_id, idempotency_key, created_at, kind) VALUES (:channel, :author, "
-        f":content, {d.json_param('metadata')}, {d.json_param('mentions')}, :reply_to, "
-        ":thread_id, :key, :now, :kind) RETURNING id"
+        "reply_to, thread_id, idempotency_key, created_at, kind) SELECT :channel, :author, "
+        f":content, {d.json_param('metadata')}, {d.json_param('mentions')}, "
+        "CAST(:reply_to AS bigint), CAST(:thread_id AS bigint), :key, :now, :kind "
+        "FROM channels WHERE id = :channel AND archived_at IS NULL RETURNING id"
     )
 )
 EDIT = Query(
@@ -108,23 +111,27 @@ async def post(conn: Session, new: NewMessage) -> PostResult:
         if earlier is not None:
             return PostResult(message=earlier, replayed=True)
         await purge.check_key(conn, new.author_id, new.idempotency_key)
-    channel_id = await channels.resolve(conn, new.channel)
+    channel_id = new.channel if isinstance(new.channel, int) else None
+    if channel_id is None:
+        channel_id = await channels.resolve(conn, new.channel)
     created = now_us()
-    message_id = int(
-        await conn.value(
-            POST,
-            channel=channel_id,
-            author=new.author_id,
-            content=new.content,
-            metadata=rows.dumps(new.metadata),
-            mentions=rows.dumps(new.mentions),
-            reply_to=new.reply_to,
-            thread_id=new.thread_id,
-            key=new.idempotency_key,
-            now=created,
-            kind=new.kind,
-        )
+    inserted = await conn.value(
+        POST,
+        channel=channel_id,
+        author=new.author_id,
+        content=new.content,
+        metadata=rows.dumps(new.metadata),
+        mentions=rows.dumps(new.mentions),
+        reply_to=new.reply_to,
+        thread_id=new.thread_id,
+        key=new.idempotency_key,
+        now=created,
+        kind=new.kind,
     )
+    if inserted is None:  # archived or gone since the caller looked: say which
+        await channels.resolve(conn, channel_id)
+        raise Conflict(f"#{new.channel_name} no longer takes posts", code="conflict")
+    message_id = int(inserted)
     await channels.mark_posted(conn, channel_id, new.author_id, message_id, new.join_author)
     message = Message.model_construct(
         id=message_id,

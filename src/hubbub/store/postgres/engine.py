@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -437,7 +438,9 @@ class PostgresSession:
         returning: str | None = None,
         ignore_conflicts: bool = False,
     ) -> list[int]:
-        """One statement for every row: ``unnest`` over one array per column, in order."""
+        """One statement for every row: a single row as plain ``VALUES``, several as
+        ``unnest`` over one array per column, in order. (Arrays cost more to send and to
+        plan, and most writes insert one row.)"""
         if not rows:
             return []
         columns = tuple(rows[0])
@@ -449,19 +452,32 @@ class PostgresSession:
                 (table,),
             )
             types = _COLUMN_TYPES[table] = {r["name"]: r["type"] for r in await cursor.fetchall()}
-        names = ", ".join(columns)
-        arrays = ", ".join(f"%({c})s::{types[c]}[]" for c in columns)
-        source = (
-            f"SELECT {names} FROM unnest({arrays}) "
-            f"WITH ORDINALITY AS r ({names}, ordinality) ORDER BY ordinality"
-        )
-        sql = insert_sql(table, columns, source, returning, ignore_conflicts)
-        params = {c: [row[c] for row in rows] for c in columns}
+        one = len(rows) == 1
+        sql = _insert_sql(table, columns, one, returning, ignore_conflicts)
+        params = rows[0] if one else {c: [row[c] for row in rows] for c in columns}
         cursor = await self.conn.execute(sql, params)
         if returning is None:
             return []
         # Rows are inserted, and numbered, in ordinality order.
         return sorted(row[returning] for row in await cursor.fetchall())
+
+
+@functools.cache
+def _insert_sql(
+    table: str, columns: tuple[str, ...], one: bool, returning: str | None, ignore: bool
+) -> str:
+    """The insert of one row or of many into ``columns`` of ``table`` (known column types)."""
+    types = _COLUMN_TYPES[table]
+    names = ", ".join(columns)
+    if one:
+        source = "VALUES (" + ", ".join(f"%({c})s::{types[c]}" for c in columns) + ")"
+    else:
+        arrays = ", ".join(f"%({c})s::{types[c]}[]" for c in columns)
+        source = (
+            f"SELECT {names} FROM unnest({arrays}) "
+            f"WITH ORDINALITY AS r ({names}, ordinality) ORDER BY ordinality"
+        )
+    return insert_sql(table, columns, source, returning, ignore)
 
 
 _COLUMN_TYPES: dict[str, dict[str, str]] = {}
