@@ -58,6 +58,7 @@ SCHEMA_EXCEPTIONS = {
     "hash_mismatch": "an upload whose sha256 is not that of its bytes",
     "bad_branch": "a channel branch git would refuse as a ref name",
     "quota_exceeded": "an upload past its machine's file quota",
+    "a2a_card_unreadable": "a remote A2A agent whose Agent Card cannot be fetched or read",
 }
 """The codes a schema-valid request may still be refused with (``422`` or ``413``), each for a
 rule JSON Schema cannot say; ``docs/api.md`` lists the same."""

@@ -210,10 +210,17 @@ class Settings(BaseModel):
         "event gets a `stream.gap` event first.",
     )
     webhook_timeout_seconds: float = Field(
-        10.0, gt=0, le=120, description="How long one webhook attempt may take."
+        10.0,
+        gt=0,
+        le=120,
+        description="How long one webhook attempt may take (a request to a remote A2A agent: "
+        "this, at least 30 s).",
     )
     webhook_max_attempts: int = Field(
-        16, ge=1, description="Attempts before a webhook delivery is given up as dead."
+        16,
+        ge=1,
+        description="Attempts before a webhook delivery is given up as dead (and an item for "
+        "a remote A2A agent as failed).",
     )
     webhook_max_age_seconds: float = Field(
         24 * 3600.0,
@@ -243,6 +250,25 @@ class Settings(BaseModel):
         le=50,
         description="Longest the `hubbub_wait` agent tool blocks on `/mcp` before it returns "
         "(clients cut long tool calls off). `hubbub mcp` reads the same variable.",
+    )
+    a2a_enabled: bool = Field(
+        False,
+        description="Serve the A2A (Agent2Agent) protocol: an Agent Card for each visible agent "
+        "at `/a2a/{agent}/.well-known/agent-card.json` and its JSON-RPC and HTTP+JSON "
+        "endpoints under `/a2a/{agent}`. Needs the `hubbub[a2a]` extra.",
+    )
+    a2a_wait_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=300,
+        description="Longest a blocking A2A `SendMessage` waits for the agent's answer (or "
+        "its task's end) before it returns the task as it is.",
+    )
+    a2a_public_url: str | None = Field(
+        None,
+        description="The hub's address as A2A clients reach it (`https://hub.example.com`), "
+        "written into Agent Cards; by default each card names the address it was fetched "
+        "from.",
     )
     mcp_allowed_origins: str | None = Field(
         None,
@@ -279,6 +305,16 @@ class Settings(BaseModel):
         """Refuse a list with an entry that is not a network, saying which."""
         parse_networks(value)
         return value
+
+    @field_validator("a2a_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """An absolute http(s) address, kept without a trailing slash."""
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")) or " " in value:
+            raise ValueError("use an absolute http:// or https:// address")
+        return value.rstrip("/")
 
     def outbound_policy(self) -> OutboundPolicy:
         """Where webhooks and task callbacks may go: public addresses and ``outbound_allow``."""

@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "users": "hubbub.cli.users:app",
     "dashboard": "hubbub.cli.dashboard:dashboard",
     "integrations": "hubbub.cli.integrations:app",
+    "a2a": "hubbub.cli.a2a:app",
     "config": "hubbub.cli.session:app",
     "tools": "hubbub.cli.tools:app",
     "setup": "hubbub.cli.setup:app",

@@ -28,7 +28,7 @@ def create(
         typer.Option(
             "--scope",
             help="What it may do (repeat): tasks:create, tasks:read, tasks:update, "
-            "messages:write, messages:read, metrics:read.",
+            "messages:write, messages:read, metrics:read, a2a.",
         ),
     ] = None,
     target: Annotated[

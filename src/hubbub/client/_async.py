@@ -18,6 +18,8 @@ from hubbub.client.settings import ClientSettings
 from hubbub.client.sse import EventParser
 from hubbub.core.errors import HubbubError, Unauthorized, Unavailable
 from hubbub.core.models import (
+    A2AOutboxItem,
+    A2ARemote,
     AckResult,
     Agent,
     AgentPurge,
@@ -828,6 +830,35 @@ class AsyncClient:
         return await self.call(
             ops.integration_deliveries(name, status=status, before=before, limit=limit)
         )
+
+    # remote A2A agents
+
+    async def a2a_remotes(self) -> list[A2ARemote]:
+        """Every remote A2A agent, never a token in full (needs the admin key)."""
+        return await self.call(ops.a2a_remotes())
+
+    async def add_a2a_remote(
+        self, name: str, url: str, *, token: str | None = None, label: str | None = None
+    ) -> A2ARemote:
+        """Register the remote A2A agent whose Agent Card is at ``url`` as the hub agent
+        ``name`` (kind ``a2a``); ``token`` is sent to it as a bearer token (needs the admin
+        key)."""
+        return await self.call(ops.add_a2a_remote(name, url, token=token, label=label))
+
+    async def a2a_remote(self, name: str) -> A2ARemote:
+        """One remote A2A agent (needs the admin key)."""
+        return await self.call(ops.a2a_remote(name))
+
+    async def remove_a2a_remote(self, name: str) -> A2ARemote:
+        """Remove a remote A2A agent: its pending items fail, its agent is deleted (needs the
+        admin key)."""
+        return await self.call(ops.remove_a2a_remote(name))
+
+    async def a2a_outbox(
+        self, name: str, *, status: str | None = None, limit: int = 50
+    ) -> list[A2AOutboxItem]:
+        """What was forwarded to a remote A2A agent, newest first (needs the admin key)."""
+        return await self.call(ops.a2a_outbox(name, status=status, limit=limit))
 
     async def task_deliveries(
         self, task_id: int, *, status: str | None = None, before: int | None = None, limit: int = 50

@@ -17,6 +17,8 @@ from pydantic import TypeAdapter
 from hubbub.client.files import Readable
 from hubbub.core.errors import HubbubError, InvalidInput, RateLimited, error_class_for_status
 from hubbub.core.models import (
+    A2AOutboxItem,
+    A2ARemote,
     AckResult,
     Agent,
     AgentPurge,
@@ -863,6 +865,39 @@ def integration_deliveries(
     path = f"{API}/admin/integrations/{quote(name)}/deliveries"
     kind = list[WebhookDelivery]
     return Operation("GET", path, kind, params=params, retry_safe=True, admin=True)
+
+
+# remote A2A agents (registered with the admin key)
+
+
+def a2a_remotes() -> Operation[list[A2ARemote]]:
+    path = f"{API}/admin/a2a/agents"
+    return Operation("GET", path, list[A2ARemote], retry_safe=True, admin=True)
+
+
+def add_a2a_remote(
+    name: str, url: str, *, token: str | None = None, label: str | None = None
+) -> Operation[A2ARemote]:
+    body = _present(name=name, url=url, token=token, label=label)
+    return Operation("POST", f"{API}/admin/a2a/agents", A2ARemote, body=body, admin=True)
+
+
+def a2a_remote(name: str) -> Operation[A2ARemote]:
+    path = f"{API}/admin/a2a/agents/{quote(name)}"
+    return Operation("GET", path, A2ARemote, retry_safe=True, admin=True)
+
+
+def remove_a2a_remote(name: str) -> Operation[A2ARemote]:
+    path = f"{API}/admin/a2a/agents/{quote(name)}"
+    return Operation("DELETE", path, A2ARemote, retry_safe=True, admin=True)
+
+
+def a2a_outbox(
+    name: str, *, status: str | None = None, limit: int = 50
+) -> Operation[list[A2AOutboxItem]]:
+    params = _query(status=status, limit=limit)
+    path = f"{API}/admin/a2a/agents/{quote(name)}/outbox"
+    return Operation("GET", path, list[A2AOutboxItem], params=params, retry_safe=True, admin=True)
 
 
 def task_deliveries(

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from hubbub import __version__
 from hubbub.core import machines
+from hubbub.core.a2a_remotes import A2ARemoteService, policy_from
+from hubbub.core.a2a_tasks import A2AService
 from hubbub.core.agents import AgentService
 from hubbub.core.bus import EventBus
 from hubbub.core.channels import ChannelService
@@ -94,6 +96,18 @@ class Hub:
         self.readiness = ReadinessService(store)
         self.retention = RetentionService(store, self.limits)
         self.files = FileService(store, self.limits, self.channels, self.messages, self.sessions)
+        # Remote A2A agents, forwarded to with the webhooks' retry rules.
+        self.a2a_remotes = A2ARemoteService(
+            store,
+            bus,
+            self.messages,
+            self.tasks,
+            self.files,
+            self.outbound,
+            self.limits,
+            policy_from(self.webhooks.policy),
+        )
+        self.a2a = A2AService(store, self.messages, self.tasks, self.channels, bus, self.outbound)
 
     async def maintain(self, stop: asyncio.Event) -> None:
         """Until ``stop``: mark silent agents offline and record unanswered pair invites as

@@ -12,7 +12,7 @@ from hubbub.core.names import channel_category
 
 AgentStatus = Literal["active", "idle", "busy", "offline"]
 AgentVisibility = Literal["visible", "hidden", "ghost"]
-AgentKind = Literal["agent", "human", "integration"]
+AgentKind = Literal["agent", "human", "integration", "a2a"]
 ChannelVisibility = Literal["public", "private", "secret"]
 ChannelKind = Literal["channel", "dm", "pair"]
 ChannelCategory = Literal["global", "project", "tech", "other"]
@@ -460,6 +460,52 @@ class WebhookDelivery(Model):
     )
     created_at: datetime
     delivered_at: datetime | None = None
+
+
+# remote A2A agents
+
+A2AOutboxStatus = Literal["pending", "sent", "skipped", "failed"]
+
+
+class A2ARemote(Model):
+    """A remote A2A agent an admin registered: a hub agent of kind ``a2a`` whose DMs,
+    mentions and task offers the hub forwards. Never its token in full."""
+
+    name: str = Field(description="its name in the hub (an agent of kind `a2a`)")
+    url: str = Field(description="the base URL its Agent Card was fetched from")
+    label: str | None = None
+    description: str | None = Field(default=None, description="from its Agent Card")
+    capabilities: list[str] = Field(
+        default_factory=list, description="its card's skill ids and tags (`cap:` reaches it)"
+    )
+    token_hint: str | None = Field(
+        default=None, description="the first characters of the token sent to it, if any"
+    )
+    card: dict[str, Any] = Field(default_factory=dict, description="its Agent Card as fetched")
+    pending: int = Field(default=0, description="items waiting to be forwarded")
+    failed: int = Field(default=0, description="items given up on")
+    created_at: datetime
+
+
+class A2AOutboxItem(Model):
+    """A DM, mention or task offer on its way to a remote A2A agent, and how it went."""
+
+    id: int
+    agent: str = Field(description="the remote agent it is for")
+    kind: str = Field(description="`dm`, `mention`, `task`… (the inbox item's kind)")
+    message_id: int = Field(description="the hub message forwarded")
+    status: A2AOutboxStatus = Field(
+        description="`pending`, `sent`, `skipped` (nothing to forward: a task no longer open, "
+        "a message from another remote agent) or `failed` (given up, with the reason)"
+    )
+    attempts: int
+    next_attempt_at: datetime | None = Field(
+        default=None, description="when the next attempt is due (pending items)"
+    )
+    last_attempt_at: datetime | None = None
+    last_error: str | None = Field(default=None, description="why the last attempt failed")
+    created_at: datetime
+    sent_at: datetime | None = None
 
 
 class IntegrationEventResult(Model):

@@ -17,7 +17,13 @@ from hubbub.core import names
 from hubbub.core.errors import Forbidden, InvalidInput
 
 Scope = Literal[
-    "tasks:create", "tasks:read", "tasks:update", "messages:write", "messages:read", "metrics:read"
+    "tasks:create",
+    "tasks:read",
+    "tasks:update",
+    "messages:write",
+    "messages:read",
+    "metrics:read",
+    "a2a",
 ]
 SCOPES: tuple[str, ...] = get_args(Scope)
 MAX_PATTERNS = 64

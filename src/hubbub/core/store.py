@@ -13,6 +13,8 @@ from typing import Any, Literal, Protocol
 
 from hubbub.core.events import StoredEvent
 from hubbub.core.models import (
+    A2AOutboxItem,
+    A2ARemote,
     AckResult,
     Agent,
     AgentKind,
@@ -323,6 +325,7 @@ class WebhookScan:
     events: list[StoredEvent]
     integration_hooks: dict[str, tuple[int, str]] = field(default_factory=dict)
     task_hooks: dict[int, str] = field(default_factory=dict)
+    a2a_pushes: list[A2APush] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +380,80 @@ class DeliveryQuery:
     status: DeliveryStatus | None = None
     before: int | None = None
     limit: int = 50
+
+
+# remote A2A agents
+
+
+@dataclass(frozen=True, slots=True)
+class NewRemote:
+    """A remote A2A agent to register, with what its Agent Card said."""
+
+    name: str
+    url: str
+    token: str | None = field(repr=False)
+    card: dict[str, Any]
+    label: str | None = None
+    tags: Sequence[str] = ()
+    capabilities: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class A2AScan:
+    """The remote agents' inbox items after the A2A dispatcher's cursor, and how far it read."""
+
+    cursor: int
+    upto: int
+    events: list[StoredEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class NewForward:
+    """An inbox item of a remote agent to put in the A2A outbox."""
+
+    agent_id: int
+    event_seq: int
+    item_id: int
+    message_id: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueForward:
+    """The oldest pending item of one remote agent, with where to send it."""
+
+    id: int
+    agent_id: int
+    agent: str
+    url: str
+    token: str | None = field(repr=False)
+    item_id: int
+    message_id: int
+    kind: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardAttempt:
+    """The outcome of one attempt to forward an item: still ``pending`` (with its next
+    time), ``sent``, ``skipped`` (nothing to forward) or ``failed``."""
+
+    item_id: int
+    status: Literal["pending", "sent", "skipped", "failed"]
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    counts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class A2AContext:
+    """The remote conversation a hub thread continues: its ``contextId``, and the remote
+    task that waits for more input, if one does."""
+
+    context_id: str | None = None
+    task_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +560,57 @@ class PairChange:
     op: str
     pair_id: int
     agent_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class A2ATaskRecord:
+    """An A2A task: the message that started it (its id is the task's), who sent it to which
+    agent, in which DM and thread (the A2A context), and the hub task it asked for."""
+
+    id: int
+    caller_id: int
+    agent_id: int
+    channel_id: int
+    context_id: int
+    task_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class A2APushConfig:
+    """Where an A2A task's status changes are pushed: ``name`` is the config's A2A id."""
+
+    task_id: int
+    name: str
+    url: str
+    token: str | None = None
+    id: int = 0
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class A2APush:
+    """An A2A task's new state, for one of its push configs, found by the webhook
+    dispatcher in the event that made it."""
+
+    config_id: int
+    url: str
+    task_id: int
+    context_id: int
+    state: str
+    event_seq: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class A2ATaskQuery:
+    """A caller's A2A tasks with one agent, newest first, with ids below ``before``."""
+
+    caller_id: int
+    agent_id: int
+    context_id: int | None = None
+    before: int | None = None
+    limit: int = 50
 
 
 class Store(Protocol):
@@ -1000,4 +1128,70 @@ class Store(Protocol):
     async def deliveries(self, query: DeliveryQuery) -> list[WebhookDelivery]: ...
     async def prune_deliveries(self, before: datetime) -> int:
         """Drop delivered and dead deliveries created before ``before``."""
+        ...
+
+    # remote A2A agents
+    async def create_a2a_remote(self, spec: NewRemote) -> A2ARemote:
+        """Register a remote A2A agent and create its agent (kind ``a2a``) in one write; a
+        name any agent has is a :class:`Conflict` (``name_taken``)."""
+        ...
+
+    async def a2a_remotes(self) -> list[A2ARemote]: ...
+    async def a2a_remote(self, name: str) -> A2ARemote | None: ...
+    async def remove_a2a_remote(self, name: str) -> A2ARemote:
+        """Drop a registration, give up its pending items and delete its agent."""
+        ...
+
+    async def a2a_scan(self, limit: int) -> A2AScan:
+        """Up to ``limit`` events after the A2A dispatcher's cursor: the remote agents' inbox
+        items among them, and how far it read."""
+        ...
+
+    async def enqueue_forwards(self, cursor: int, upto: int, items: Sequence[NewForward]) -> bool:
+        """Insert outbox items and move the cursor from ``cursor`` to ``upto``, in one write;
+        ``False`` (and nothing written) if the cursor was no longer at ``cursor``."""
+        ...
+
+    async def a2a_heads(self, limit: int) -> list[DueForward]:
+        """The oldest pending item of each remote agent, soonest due first."""
+        ...
+
+    async def claim_forward(self, item_id: int, now: datetime, until: datetime) -> bool:
+        """Take a pending item due at ``now`` for one attempt, by moving its next attempt to
+        ``until``; ``False`` if another process took it."""
+        ...
+
+    async def record_forward(self, attempt: ForwardAttempt) -> None: ...
+    async def a2a_outbox(
+        self, agent: str | None, status: str | None, limit: int
+    ) -> list[A2AOutboxItem]: ...
+    async def prune_forwards(self, before: datetime) -> int:
+        """Drop sent and failed items created before ``before``."""
+        ...
+
+    async def a2a_context(self, agent_id: int, channel_id: int, thread_id: int) -> A2AContext:
+        """The remote conversation a hub thread continues (empty: none yet)."""
+        ...
+
+    async def keep_a2a_context(
+        self, agent_id: int, channel_id: int, thread_id: int, context: A2AContext
+    ) -> None: ...
+
+    # A2A tasks
+    async def record_a2a_task(self, record: A2ATaskRecord) -> A2ATaskRecord:
+        """Keep an A2A task's record; a retry finds the one already kept."""
+        ...
+
+    async def a2a_task(self, task_id: int) -> A2ATaskRecord | None: ...
+    async def set_a2a_push(self, config: A2APushConfig) -> A2APushConfig:
+        """Keep a push config of an A2A task (replacing one of the same name)."""
+        ...
+
+    async def a2a_pushes(self, task_id: int) -> list[A2APushConfig]: ...
+    async def delete_a2a_push(self, task_id: int, name: str) -> bool:
+        """Delete a push config; ``False`` if there was none."""
+        ...
+
+    async def a2a_tasks(self, query: A2ATaskQuery) -> tuple[list[A2ATaskRecord], int]:
+        """A page of a caller's A2A tasks with one agent, newest first, and their total."""
         ...

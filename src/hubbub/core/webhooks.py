@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from hubbub.core.a2a_tasks import push_deliveries
 from hubbub.core.bus import EventBus
 from hubbub.core.errors import InvalidInput, Unavailable
 from hubbub.core.events import StoredEvent
@@ -206,6 +207,7 @@ class WebhookService:
             if scan.upto == scan.cursor:
                 return queued
             new = deliveries_for(scan.events, scan.integration_hooks, scan.task_hooks)
+            new += push_deliveries(scan.a2a_pushes)  # A2A push configs' (hubbub.core.a2a_tasks)
             if not await self._store.enqueue_deliveries(scan.cursor, scan.upto, new):
                 return queued  # another dispatcher moved the cursor: it has these events
             queued += len(new)

@@ -13,10 +13,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from hubbub import __version__
+from hubbub.a2a import outbound as a2a_outbound
 from hubbub.bus import bus_for
+from hubbub.core.errors import Unavailable
 from hubbub.core.hub import Hub
 from hubbub.core.ratelimit import RateLimiter
 from hubbub.mcp.mount import McpEndpoint
@@ -36,6 +38,21 @@ Hubbub is a message hub for AI agents and their humans: channels, DMs, @mentions
 inbox, read cursors and search. Authenticate with `Authorization: Bearer <key>` and name the
 acting agent with `X-Hubbub-Agent`. Errors are RFC 9457 problem+json with a stable `code`.
 """
+
+
+def _a2a_routes(cfg: Settings, hub: Hub) -> list[BaseRoute]:
+    """The A2A gateway's routes when ``a2a_enabled`` (the a2a-sdk is imported only then)."""
+    if not cfg.a2a_enabled:
+        return []
+    try:
+        from hubbub.a2a.inbound import routes as a2a_routes
+    except ImportError as error:
+        raise Unavailable(
+            f"a2a_enabled needs the a2a-sdk package ({error.name} is missing): install "
+            "hubbub[a2a], e.g. pip install 'hubbub[a2a]'",
+            code="a2a_unavailable",
+        ) from None
+    return a2a_routes(cfg, hub)
 
 
 def create_app(
@@ -94,6 +111,15 @@ def create_app(
         sweeper = asyncio.create_task(hub.maintain(stop), name="maintenance")
         poster = HttpPoster(cfg.webhook_timeout_seconds, hub.outbound)
         sender = asyncio.create_task(hub.webhooks.run(stop, poster), name="webhooks")
+        forwarder = a2a_outbound.forwarder(
+            hub.outbound,
+            hub.a2a_remotes.policy.timeout_seconds,
+            hub.a2a_remotes.policy.follow_seconds,
+        )
+        forwarding = None  # without the hubbub[a2a] extra, nothing is forwarded (said once)
+        if forwarder is not None:
+            hub.a2a_remotes.forwarder = forwarder  # registering works from the first request
+            forwarding = asyncio.create_task(hub.a2a_remotes.run(stop, forwarder), name="a2a")
         try:
             async with mcp.running(app):
                 yield
@@ -101,6 +127,8 @@ def create_app(
             stop.set()
             await sweeper
             await sender  # lets attempts under way finish while the store is still open
+            if forwarding is not None:
+                await forwarding
             await poster.aclose()
             await hub.close()
 
@@ -122,6 +150,7 @@ def create_app(
             Route("/openapi.json", openapi_json),
             Route("/metrics", metrics.endpoint),
             Route("/mcp", mcp),  # MCP over streamable HTTP, after the REST routes
+            *_a2a_routes(cfg, hub),  # A2A cards and endpoints, when enabled
             *web.routes(cfg),  # the dashboard, signed in with a session cookie
         ],
         middleware=[

@@ -513,7 +513,7 @@ class IntegrationBody(Body):
     scopes: list[Annotated[str, rule(enum=list(SCOPES))]] = Field(
         default_factory=list,
         description="`tasks:create`, `tasks:read`, `tasks:update`, `messages:write`, "
-        "`messages:read`, `metrics:read`.",
+        "`messages:read`, `metrics:read`, `a2a`.",
     )
     targets: Annotated[list[TargetPattern], rule(maxItems=MAX_PATTERNS)] = Field(
         default_factory=list,
@@ -634,6 +634,40 @@ class DeliveriesQuery(Query):
     status: DeliveryStatus | None = Field(None, description="Only deliveries in this state.")
     before: Id | None = Field(None, description="Only deliveries with a lower id.")
     limit: Limit = Field(50, description="How many deliveries.")
+
+
+class A2ARemoteBody(Body):
+    name: AgentName = Field(
+        description="The remote agent's name in the hub: 2-64 lowercase letters, digits and "
+        "hyphens, not taken by any agent."
+    )
+    url: Annotated[str, rule(pattern="^https?://[^\\u0000]*$", maxLength=MAX_URL)] = Field(
+        description="The base URL of its Agent Card (`/.well-known/agent-card.json` below it), "
+        "or the card's own URL. An admin's choice: it may be a private address."
+    )
+    token: (
+        Annotated[
+            str,
+            rule(minLength=1, maxLength=4000, pattern="^[!-~]+$"),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="1-4000 visible ASCII characters, sent as `Authorization: Bearer …` with "
+        "every request to it.",
+    )
+    label: Annotated[str, rule(pattern=f"^{LABEL}$")] | None = Field(
+        None,
+        description="Its label in the hub, a tag that may hold spaces (default: its card's "
+        "name, lowercased, with what a label cannot hold as hyphens).",
+    )
+
+
+class A2AOutboxQuery(Query):
+    status: Literal["pending", "sent", "skipped", "failed"] | None = Field(
+        None, description="Only items in this state."
+    )
+    limit: Limit = Field(50, description="How many items.")
 
 
 class PageQuery(Query):

@@ -19,9 +19,11 @@ from hubbub.core.models import (
     Message,
     PostResult,
 )
-from hubbub.core.store import NewDelivery, NewMessage
+from hubbub.core.store import NewDelivery, NewForward, NewMessage
 from hubbub.core.telemetry import WriterTelemetry
 from hubbub.store import (
+    a2a_remotes,
+    a2a_tasks,
     agents,
     channels,
     events,
@@ -328,5 +330,35 @@ class SqlStore:
     async def claim_delivery(self, delivery_id: int, now: datetime, until: datetime) -> bool:
         return await self.db.write(webhooks.claim, delivery_id, to_us(now), to_us(until))
 
+    # A2A tasks
+    record_a2a_task = _write(a2a_tasks.record)
+    a2a_task = _lookup(a2a_tasks.by_id)
+    set_a2a_push = _write(a2a_tasks.set_push)
+    a2a_pushes = _read(a2a_tasks.pushes)
+    delete_a2a_push = _write(a2a_tasks.delete_push)
+    a2a_tasks = _read(a2a_tasks.listing)  # last: it hides the module
+
     async def prune_deliveries(self, before: datetime) -> int:
         return await self.db.write(webhooks.prune, to_us(before))
+
+    # remote A2A agents
+    create_a2a_remote = _write(a2a_remotes.create)
+    a2a_remote = _read(a2a_remotes.by_name)
+    remove_a2a_remote = _write(a2a_remotes.remove)
+    a2a_scan = _read(a2a_remotes.scan)
+    a2a_heads = _read(a2a_remotes.heads)
+    record_forward = _write(a2a_remotes.record)
+    a2a_outbox = _read(a2a_remotes.outbox)
+    a2a_context = _read(a2a_remotes.context)
+    keep_a2a_context = _write(a2a_remotes.keep_context)
+
+    async def enqueue_forwards(self, cursor: int, upto: int, items: Sequence[NewForward]) -> bool:
+        return await self.db.write(a2a_remotes.enqueue, cursor, upto, list(items))
+
+    async def claim_forward(self, item_id: int, now: datetime, until: datetime) -> bool:
+        return await self.db.write(a2a_remotes.claim, item_id, to_us(now), to_us(until))
+
+    async def prune_forwards(self, before: datetime) -> int:
+        return await self.db.write(a2a_remotes.prune, to_us(before))
+
+    a2a_remotes = _read(a2a_remotes.list_all)  # last: it hides the module

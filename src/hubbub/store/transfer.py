@@ -62,9 +62,15 @@ TABLES: tuple[str, ...] = (
     "integrations",
     "webhook_deliveries",
     "webhook_cursor",
+    "a2a_remotes",
+    "a2a_outbox",
+    "a2a_contexts",
+    "a2a_cursor",
     "events",
     "event_holes",
     "removed_keys",
+    "a2a_tasks",
+    "a2a_push_configs",
 )
 """Every data table, each after the tables it refers to, so rows load in this order with
 foreign keys checked as they go. The search index (SQLite's ``messages_fts``; PostgreSQL's is
@@ -74,7 +80,7 @@ one, and the others belong to the database they are in."""
 BOOKKEEPING = frozenset({"schema_migrations", "writer_probe"})
 """Tables about the database itself (its migrations, its writer's last probe), never moved."""
 
-SEEDED = frozenset({"webhook_cursor"})
+SEEDED = frozenset({"webhook_cursor", "a2a_cursor"})
 """Tables whose rows the schema itself inserts: an import replaces them rather than finding
 the database not empty."""
 
@@ -125,10 +131,11 @@ TABLE_NAMES = _either(
     "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')",
 )
+# Generated columns (PostgreSQL's stored search vector) are derived on load, never carried.
 COLUMNS = _either(
     "SELECT name FROM pragma_table_info(:table) ORDER BY cid",
     "SELECT attname AS name FROM pg_attribute WHERE attrelid = CAST(:table AS regclass) "
-    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+    "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
 )
 KEY = _either(
     "SELECT name FROM pragma_table_info(:table) WHERE pk > 0 ORDER BY pk",

@@ -6,10 +6,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 
-from hubbub.core.events import task_subjects
+from hubbub.core.a2a_tasks import HUB_STATES
+from hubbub.core.events import MESSAGE_POSTED, StoredEvent, task_subjects
 from hubbub.core.models import WebhookDelivery
-from hubbub.core.store import DeliveryAttempt, DeliveryQuery, DueDelivery, NewDelivery, WebhookScan
+from hubbub.core.store import (
+    A2APush,
+    DeliveryAttempt,
+    DeliveryQuery,
+    DueDelivery,
+    NewDelivery,
+    WebhookScan,
+)
 from hubbub.store import events as event_log
 from hubbub.store.sql import Query, Row, Session
 from hubbub.store.times import maybe_time, now_us, to_time, to_us
@@ -33,14 +42,59 @@ TASK_HOOKS = Query(
         f"WHERE {d.any_of('id', 'ids')} AND callback_url IS NOT NULL"
     )
 )
+# A2A push configs: those of the A2A tasks that asked for the hub tasks of the events…
+A2A_TASK_PUSHES = Query(
+    lambda d: (
+        "SELECT p.id, p.url, t.id AS a2a_id, t.context_id, t.task_id "
+        "FROM a2a_push_configs p JOIN a2a_tasks t ON t.id = p.task_id "
+        f"WHERE {d.any_of('t.task_id', 'ids')}"
+    )
+)
+# …the DMs where an A2A message waits for its reply with a push config…
+A2A_WAITING = Query(
+    lambda d: (
+        "SELECT DISTINCT t.channel_id FROM a2a_push_configs p JOIN a2a_tasks t "
+        f"ON t.id = p.task_id WHERE t.task_id IS NULL AND {d.any_of('t.channel_id', 'ids')}"
+    )
+)
+POSTED = Query(
+    lambda d: (
+        "SELECT seq, type, channel_id, agent_id, created_at, payload FROM events "
+        f"WHERE {d.any_of('seq', 'seqs')}"
+    )
+)
+# …and those of the A2A messages a reply completes: its author's first message in their
+# thread after them.
+A2A_REPLIED = Query(
+    "SELECT p.id, p.url, t.id AS a2a_id, t.context_id FROM a2a_push_configs p "
+    "JOIN a2a_tasks t ON t.id = p.task_id JOIN agents a ON a.id = t.agent_id "
+    "WHERE t.context_id = :root AND t.task_id IS NULL AND a.name = :author AND t.id < :message "
+    "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = :root "
+    "AND m.author_id = t.agent_id AND m.id > t.id AND m.id < :message)"
+)
+# The task events that move an A2A task's state (to HUB_STATES of the task's status).
+A2A_MOVES = frozenset(
+    (
+        "task.claimed",
+        "task.released",
+        "task.expired",
+        "task.completed",
+        "task.failed",
+        "task.cancelled",
+    )
+)
 ADVANCE = Query("UPDATE webhook_cursor SET seq = :upto WHERE id = 1 AND seq = :start")
 HEADS = Query(
     "SELECT d.*, i.webhook_secret AS integration_secret, i.revoked_at, "
-    "coalesce(i.allow_private, 0) AS allow_private, t.callback_secret AS task_secret "
+    "coalesce(i.allow_private, 0) AS allow_private, "
+    "coalesce(t.callback_secret, ap.token) AS task_secret "
     "FROM (SELECT min(id) AS id FROM webhook_deliveries WHERE status = 'pending' "
     "GROUP BY destination) h JOIN webhook_deliveries d ON d.id = h.id "
     "LEFT JOIN integrations i ON i.id = d.integration_id "
     "LEFT JOIN tasks t ON t.id = d.task_id AND d.integration_id IS NULL "
+    # An A2A push config's deliveries ('a:{id}') are signed with its token.
+    "LEFT JOIN a2a_push_configs ap ON ap.id = CASE WHEN d.destination LIKE 'a:%' "
+    "THEN CAST(substr(d.destination, 3) AS BIGINT) END "
     "ORDER BY d.next_attempt_at, d.id LIMIT :limit"
 )
 CLAIM = Query(
@@ -78,7 +132,60 @@ async def scan(conn: Session, limit: int) -> WebhookScan:
     if task_ids:
         for r in await conn.rows(TASK_HOOKS, ids=conn.dialect.array(task_ids)):
             found.task_hooks[r["id"]] = r["callback_url"]
+    found.a2a_pushes.extend(await _a2a_pushes(conn, read, events, task_ids))
     return found
+
+
+async def _a2a_pushes(
+    conn: Session, read: Sequence[Row], events: list[StoredEvent], task_ids: list[int]
+) -> list[A2APush]:
+    """The A2A tasks with push configs whose state the scanned events change: the hub task
+    they asked for moved, or the agent replied to their message."""
+    found: list[A2APush] = []
+    if task_ids:
+        pushes: dict[int, list[Row]] = {}
+        for r in await conn.rows(A2A_TASK_PUSHES, ids=conn.dialect.array(task_ids)):
+            pushes.setdefault(int(r["task_id"]), []).append(r)
+        for event in events:
+            if event.type not in A2A_MOVES:
+                continue
+            task = event.payload.get("task") or {}
+            state = HUB_STATES.get(str(task.get("status")))
+            task_id = task.get("id")
+            rows = pushes.get(task_id) if isinstance(task_id, int) else None
+            if state is not None and rows:
+                found += [_push(r, state, event.seq, event.created_at) for r in rows]
+    posted = [r for r in read if r["type"] == MESSAGE_POSTED and r["channel_id"] is not None]
+    if not posted:
+        return found
+    channels = conn.dialect.array(sorted({int(r["channel_id"]) for r in posted}))
+    waiting = {int(r["channel_id"]) for r in await conn.rows(A2A_WAITING, ids=channels)}
+    seqs = [int(r["seq"]) for r in posted if int(r["channel_id"]) in waiting]
+    if not seqs:
+        return found
+    for r in await conn.rows(POSTED, seqs=conn.dialect.array(seqs)):
+        event = event_log.stored(r)
+        message = event.payload.get("message") or {}
+        root = message.get("thread_id")
+        if not isinstance(root, int):
+            continue
+        replied = await conn.rows(
+            A2A_REPLIED, root=root, author=str(message.get("author")), message=message["id"]
+        )
+        found += [_push(p, "completed", event.seq, event.created_at) for p in replied]
+    return found
+
+
+def _push(row: Row, state: str, seq: int, at: datetime) -> A2APush:
+    return A2APush(
+        config_id=int(row["id"]),
+        url=row["url"],
+        task_id=int(row["a2a_id"]),
+        context_id=int(row["context_id"]),
+        state=state,
+        event_seq=seq,
+        at=at,
+    )
 
 
 async def enqueue(conn: Session, start: int, upto: int, deliveries: Sequence[NewDelivery]) -> bool:

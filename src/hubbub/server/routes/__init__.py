@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from hubbub.server.endpoints import Endpoint
 from hubbub.server.routes import (
+    a2a_remotes,
     agents,
     channels,
     events,
@@ -36,6 +37,7 @@ MODULES = (
     pairs,
     files,
     integrations,
+    a2a_remotes,
     keys,
     users,
     health,
