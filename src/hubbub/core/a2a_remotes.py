@@ -23,9 +23,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import functools
 import logging
-import random
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +41,7 @@ from hubbub.core.limits import Limits
 from hubbub.core.messages import MessageService
 from hubbub.core.models import A2AOutboxItem, A2ARemote, Agent, Message, Task
 from hubbub.core.outbound import OutboundPolicy
+from hubbub.core.outbox import LEASE_MARGIN, OutboxWorker, RetryPolicy
 from hubbub.core.store import A2AContext, DueForward, ForwardAttempt, NewForward, NewRemote, Store
 from hubbub.core.tasks import TaskService
 from hubbub.core.webhooks import WebhookPolicy
@@ -51,7 +50,6 @@ log = logging.getLogger("hubbub.a2a")
 
 SCAN_PAGE = 1000
 MIN_TIMEOUT = 30.0
-LEASE_MARGIN = 5.0  # seconds an attempt's claim outlives its longest wait
 MAX_TOKEN = 4000
 TOKEN_RE = re.compile(r"[!-~]+")  # what an HTTP header carries as is
 MAX_CAPABILITIES = 32
@@ -148,25 +146,14 @@ class Forwarder(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class A2APolicy:
-    """How hard the sender tries: its timeouts, retries and backoff, and how long it keeps
-    finished items."""
+class A2APolicy(RetryPolicy):
+    """How hard the sender tries (a remote agent may think before it answers), and how long
+    a remote task is followed to its end."""
 
     timeout_seconds: float = 30.0
-    follow_seconds: float = 300.0  # how long a remote task is followed to its end
+    follow_seconds: float = 300.0
     max_attempts: int = 8
-    max_age_seconds: float = 24 * 3600.0
-    backoff_seconds: float = 1.0
-    backoff_max_seconds: float = 900.0
-    poll_seconds: float = 1.0
     concurrency: int = 8
-    retention_days: float = 30.0
-
-    def delay(self, attempts: int) -> float:
-        """Seconds before the next try after ``attempts`` failed ones: exponential, capped,
-        half of it random."""
-        full = min(self.backoff_max_seconds, self.backoff_seconds * 2.0 ** max(0, attempts - 1))
-        return full / 2 + random.uniform(0, full / 2)
 
 
 def policy_from(webhooks: WebhookPolicy) -> A2APolicy:
@@ -223,9 +210,12 @@ def forwards_for(events: Sequence[StoredEvent]) -> list[NewForward]:
     return found
 
 
-class A2ARemoteService:
+class A2ARemoteService(OutboxWorker[DueForward, Forwarder]):
     """The registry of remote A2A agents, and the dispatcher and sender that forward to them
     (run by :meth:`run` inside the hub process)."""
+
+    name = "a2a"
+    log = log
 
     def __init__(
         self,
@@ -238,17 +228,16 @@ class A2ARemoteService:
         limits: Limits,
         policy: A2APolicy | None = None,
     ) -> None:
+        chosen = policy or A2APolicy()
+        super().__init__(bus, chosen)
+        self.policy: A2APolicy = chosen
         self._store = store
         self._limit = limits.max_content_bytes
-        self._bus = bus
         self._messages = messages
         self._tasks = tasks
         self._files = files
         self._outbound = outbound
-        self.policy = policy or A2APolicy()
         self.forwarder: Forwarder | None = None
-        self._wake = asyncio.Event()
-        self._in_flight: dict[int, asyncio.Task[None]] = {}
 
     # the registry
 
@@ -320,10 +309,6 @@ class A2ARemoteService:
 
     # the dispatcher and the sender
 
-    def wake(self) -> None:
-        """Look at the log and the outbox now rather than at the next poll."""
-        self._wake.set()
-
     async def dispatch(self) -> int:
         """Move every remote agent's inbox item after the cursor into the outbox."""
         queued = 0
@@ -336,57 +321,23 @@ class A2ARemoteService:
                 return queued  # another dispatcher moved the cursor: it has these events
             queued += len(new)
 
-    async def run(self, stop: asyncio.Event, forwarder: Forwarder) -> None:
+    async def run(self, stop: asyncio.Event, transport: Forwarder) -> None:
         """Until ``stop``: dispatch new items and forward what is due. An attempt cut short
         by the stop stays pending and is sent again after a restart."""
-        self.forwarder = forwarder
-        watcher = asyncio.create_task(self._watch_bus(stop), name="a2a-watch")
-        loop = asyncio.get_running_loop()
-        last_prune = 0.0
-        try:
-            while not stop.is_set():
-                self._wake.clear()
-                wait = self.policy.poll_seconds
-                try:
-                    await self.dispatch()
-                    wait = min(wait, await self._send_due(forwarder))
-                    if loop.time() - last_prune >= 60 and self.policy.retention_days > 0:
-                        last_prune = loop.time()
-                        cutoff = datetime.now(UTC) - timedelta(days=self.policy.retention_days)
-                        await self._store.prune_forwards(cutoff)
-                except Unavailable as error:
-                    log.warning("A2A round skipped: %s", error)
-                except Exception:  # the next round may succeed; the hub keeps serving
-                    log.exception("A2A round failed")
-                await _first_of(stop, self._wake, max(wait, 0.01))
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            await self._drain()
+        self.forwarder = transport
+        await super().run(stop, transport)
 
-    async def _send_due(self, forwarder: Forwarder) -> float:
-        now = datetime.now(UTC)
-        room = self.policy.concurrency - len(self._in_flight)
-        wait = self.policy.poll_seconds
-        for head in await self._store.a2a_heads(self.policy.concurrency * 4):
-            if head.agent_id in self._in_flight:
-                continue
-            due_in = (head.next_attempt_at - now).total_seconds()
-            if due_in > 0:
-                wait = min(wait, due_in)
-                continue
-            if room <= 0:
-                break
-            room -= 1
-            task = asyncio.create_task(self._attempt(head, forwarder), name="a2a-forward")
-            self._in_flight[head.agent_id] = task
-            task.add_done_callback(functools.partial(self._finished, head.agent_id))
-        return wait
+    async def _heads(self, limit: int) -> Sequence[DueForward]:
+        return await self._store.a2a_heads(limit)
 
-    def _finished(self, agent_id: int, _: object = None) -> None:
-        self._in_flight.pop(agent_id, None)
-        self._wake.set()
+    def _destination(self, head: DueForward) -> int:
+        return head.agent_id
+
+    async def _prune(self, before: datetime) -> None:
+        await self._store.prune_forwards(before)
+
+    def _wakes(self, event: StoredEvent) -> bool:
+        return event.type == INBOX_ITEM
 
     async def _attempt(self, head: DueForward, forwarder: Forwarder) -> None:
         now = datetime.now(UTC)
@@ -420,10 +371,8 @@ class A2ARemoteService:
 
     def _retry(self, head: DueForward, reason: str, *, permanent: bool) -> ForwardAttempt:
         error = reason[:500] or "no answer"
-        attempts = head.attempts + 1
-        next_at = datetime.now(UTC) + timedelta(seconds=self.policy.delay(attempts))
-        age = (next_at - head.created_at).total_seconds()
-        if permanent or attempts >= self.policy.max_attempts or age > self.policy.max_age_seconds:
+        next_at = self.policy.next_try(head.attempts + 1, head.created_at)
+        if permanent or next_at is None:
             return ForwardAttempt(head.id, "failed", error=error)
         return ForwardAttempt(head.id, "pending", error=error, next_attempt_at=next_at)
 
@@ -557,32 +506,6 @@ class A2ARemoteService:
             if current.status not in ("done", "failed"):
                 raise
 
-    async def _drain(self) -> None:
-        """Give attempts under way their timeout to finish, then cut the rest short."""
-        running = list(self._in_flight.values())
-        if not running:
-            return
-        _, late = await asyncio.wait(running, timeout=self.policy.timeout_seconds)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
-
-    async def _watch_bus(self, stop: asyncio.Event) -> None:
-        """Wake the loop when an inbox item commits, so forwards leave at once."""
-        if self._bus is None:
-            return
-        subscription = self._bus.subscribe(1000)
-        try:
-            while not stop.is_set() and not subscription.closed:
-                batch = await subscription.next_batch(None)
-                if subscription.overflowed or any(e.type == INBOX_ITEM for e in batch):
-                    self._wake.set()
-                    if subscription.overflowed:
-                        return  # polling carries on; the cursor never misses an event
-        finally:
-            subscription.close()
-
 
 def _text(message: Message, task: Task | None) -> str:
     """What the remote is sent: the message, or the task's title and body."""
@@ -605,14 +528,3 @@ def _json(value: Any) -> str:
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-async def _first_of(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    """Sleep until ``stop`` or ``wake`` is set, or ``seconds`` pass."""
-    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)

@@ -13,12 +13,9 @@ destinations :mod:`hubbub.core.outbound` forbids, and such a delivery is dead at
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import hashlib
 import hmac
 import logging
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,8 +26,9 @@ import orjson
 
 from hubbub.core.a2a_tasks import push_deliveries
 from hubbub.core.bus import EventBus
-from hubbub.core.errors import InvalidInput, Unavailable
+from hubbub.core.errors import InvalidInput
 from hubbub.core.events import StoredEvent
+from hubbub.core.outbox import LEASE_MARGIN, OutboxWorker, RetryPolicy
 from hubbub.core.store import DeliveryAttempt, DueDelivery, NewDelivery, Store
 
 log = logging.getLogger("hubbub.webhooks")
@@ -40,7 +38,6 @@ SIGNATURE_HEADER = "X-Hubbub-Signature"
 FORBIDDEN_DESTINATION = "forbidden destination"  # a recorded error's start: refused, not sent
 MAX_URL = 2000
 SCAN_PAGE = 1000
-LEASE_MARGIN = 5.0  # seconds an attempt's claim outlives its timeout
 
 
 def check_url(url: str) -> str:
@@ -81,25 +78,7 @@ def headers(delivery_id: int, event_type: str, secret: str | None, body: bytes) 
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookPolicy:
-    """How hard the sender tries: timeouts, retries, backoff, and how long history is kept."""
-
-    timeout_seconds: float = 10.0
-    max_attempts: int = 16
-    max_age_seconds: float = 24 * 3600.0
-    backoff_seconds: float = 1.0
-    backoff_max_seconds: float = 900.0
-    poll_seconds: float = 1.0
-    concurrency: int = 16
-    retention_days: float = 30.0
-
-    def delay(self, attempts: int) -> float:
-        """Seconds before the next try after ``attempts`` failed ones: exponential, capped,
-        with "equal jitter" (half fixed, half random) so failing receivers are not hit in
-        lockstep."""
-        full = min(self.backoff_max_seconds, self.backoff_seconds * 2.0 ** max(0, attempts - 1))
-        return full / 2 + random.uniform(0, full / 2)
+WebhookPolicy = RetryPolicy  # the webhook sender's timeouts, retries, backoff and history
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,21 +162,17 @@ def deliveries_for(
     return found
 
 
-class WebhookService:
+class WebhookService(OutboxWorker[DueDelivery, Poster]):
     """The dispatcher and the sender, run by :meth:`run` inside the hub process."""
+
+    name = "webhook"
+    log = log
 
     def __init__(
         self, store: Store, bus: EventBus | None, policy: WebhookPolicy | None = None
     ) -> None:
+        super().__init__(bus, policy or WebhookPolicy())
         self._store = store
-        self._bus = bus
-        self.policy = policy or WebhookPolicy()
-        self._wake = asyncio.Event()
-        self._in_flight: dict[str, asyncio.Task[None]] = {}
-
-    def wake(self) -> None:
-        """Look at the log and the outbox now rather than at the next poll."""
-        self._wake.set()
 
     async def dispatch(self) -> int:
         """Move every task event after the cursor into the outbox; how many deliveries."""
@@ -212,60 +187,17 @@ class WebhookService:
                 return queued  # another dispatcher moved the cursor: it has these events
             queued += len(new)
 
-    async def run(self, stop: asyncio.Event, poster: Poster) -> None:
-        """Until ``stop``: dispatch new task events and send what is due. On stop, attempts
-        under way get ``timeout_seconds`` to finish; an attempt cut short stays pending and is
-        sent again (same ``X-Hubbub-Delivery``) after a restart."""
-        watcher = asyncio.create_task(self._watch_bus(stop), name="webhook-watch")
-        last_prune = 0.0
-        loop = asyncio.get_running_loop()
-        try:
-            while not stop.is_set():
-                self._wake.clear()
-                wait = self.policy.poll_seconds
-                try:
-                    await self.dispatch()
-                    wait = min(wait, await self._send_due(poster))
-                    if loop.time() - last_prune >= 60 and self.policy.retention_days > 0:
-                        last_prune = loop.time()
-                        cutoff = datetime.now(UTC) - timedelta(days=self.policy.retention_days)
-                        await self._store.prune_deliveries(cutoff)
-                except Unavailable as error:  # the database's trouble, said once a round
-                    log.warning("webhook round skipped: %s", error)
-                except Exception:  # the next round may succeed; the hub keeps serving
-                    log.exception("webhook round failed")
-                await _first_of(stop, self._wake, max(wait, 0.01))
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            await self._drain()
+    async def _heads(self, limit: int) -> Sequence[DueDelivery]:
+        return await self._store.webhook_heads(limit)
 
-    async def _send_due(self, poster: Poster) -> float:
-        """Start an attempt for each due head not already in flight; seconds until the next
-        one falls due."""
-        now = datetime.now(UTC)
-        room = self.policy.concurrency - len(self._in_flight)
-        heads = await self._store.webhook_heads(self.policy.concurrency * 4)
-        wait = self.policy.poll_seconds
-        for head in heads:
-            if head.destination in self._in_flight:
-                continue
-            due_in = (head.next_attempt_at - now).total_seconds()
-            if due_in > 0:
-                wait = min(wait, due_in)
-                continue
-            if room <= 0:
-                break
-            room -= 1
-            task = asyncio.create_task(self._attempt(head, poster), name="webhook-send")
-            self._in_flight[head.destination] = task
-            task.add_done_callback(functools.partial(self._finished, head.destination))
-        return wait
+    def _destination(self, head: DueDelivery) -> str:
+        return head.destination
 
-    def _finished(self, destination: str, _: object = None) -> None:
-        self._in_flight.pop(destination, None)
-        self._wake.set()
+    async def _prune(self, before: datetime) -> None:
+        await self._store.prune_deliveries(before)
+
+    def _wakes(self, event: StoredEvent) -> bool:
+        return event.type.startswith(TASK_EVENT_PREFIX)
 
     async def _attempt(self, head: DueDelivery, poster: Poster) -> None:
         now = datetime.now(UTC)
@@ -306,53 +238,12 @@ class WebhookService:
         else:
             error = f"HTTP {result.status}" + (f": {result.error}" if result.error else "")
         error = error[:500]
-        if result.permanent:  # trying again would be refused again
-            return DeliveryAttempt(head.id, "dead", http_status=result.status, error=error)
-        attempts = head.attempts + 1
-        now = datetime.now(UTC)
-        next_at = now + timedelta(seconds=self.policy.delay(attempts))
-        age = (next_at - head.created_at).total_seconds()
-        if attempts >= self.policy.max_attempts or age > self.policy.max_age_seconds:
+        # Permanent: trying again would be refused again.
+        next_at = (
+            None if result.permanent else self.policy.next_try(head.attempts + 1, head.created_at)
+        )
+        if next_at is None:
             return DeliveryAttempt(head.id, "dead", http_status=result.status, error=error)
         return DeliveryAttempt(
             head.id, "pending", http_status=result.status, error=error, next_attempt_at=next_at
         )
-
-    async def _drain(self) -> None:
-        """Give attempts under way their timeout to finish, then cut the rest short."""
-        running = list(self._in_flight.values())
-        if not running:
-            return
-        _, late = await asyncio.wait(running, timeout=self.policy.timeout_seconds)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
-
-    async def _watch_bus(self, stop: asyncio.Event) -> None:
-        """Wake the loop when a task event commits, so deliveries leave at once."""
-        if self._bus is None:
-            return
-        subscription = self._bus.subscribe(1000)
-        try:
-            while not stop.is_set() and not subscription.closed:
-                batch = await subscription.next_batch(None)
-                if subscription.overflowed or any(
-                    e.type.startswith(TASK_EVENT_PREFIX) for e in batch
-                ):
-                    self._wake.set()
-                    if subscription.overflowed:
-                        return  # polling carries on; the cursor never misses an event
-        finally:
-            subscription.close()
-
-
-async def _first_of(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    """Sleep until ``stop`` or ``wake`` is set, or ``seconds`` pass."""
-    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
