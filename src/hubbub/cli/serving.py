@@ -81,6 +81,11 @@ def _banner(url: str, settings: Settings, done: Provisioned | None, loopback: bo
             "10 minutes; later: hubbub dashboard)",
             soft_wrap=True,  # a link cut across lines would not open
         )
+    if settings.a2a_enabled:
+        console.print(
+            f"  a2a       {url}/a2a/<agent> (card: /a2a/<agent>/.well-known/agent-card.json; "
+            "callers need an integration token with the a2a scope)"
+        )
     console.print("\nTry, from any project directory:")
     console.print('  hubbub post general "hello from $(basename $PWD)"')
     console.print("  hubbub read general")
