@@ -12,6 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,8 +37,10 @@ from a2a.types import (
 from starlette.applications import Starlette
 
 from hubbub.a2a import outbound
+from hubbub.core.hub import Hub
 from hubbub.server import create_app
 from hubbub.settings import Settings
+from hubbub.store import open_store
 from tests.clients import API, AgentClient, HubFactory, InProcessHub, problem
 from tests.live import LiveHub, cli_of, ok_json
 from tests.moving import move, query
@@ -638,3 +641,21 @@ def test_the_cli_and_the_sdk_register_list_show_and_remove(live_hub: LiveHub) ->
     unreachable = cli("a2a", "add", f"{name}-y", "http://127.0.0.1:9")
     assert unreachable.returncode != 0
     assert "a2a_card_unreadable" in unreachable.stderr or "Agent Card" in unreachable.stderr
+
+
+async def test_with_no_remote_agent_the_dispatcher_skips_the_log_in_one_step(
+    tmp_path: Path,
+) -> None:
+    hub = Hub(open_store(str(tmp_path / "hub.db")))  # no server: no dispatcher of its own
+    await hub.open()
+    try:
+        key = await hub.keys.create("machine", "lap", None)
+        agent = await hub.agents.act_as(await hub.keys.verify(key.key), "lap-notes")
+        for i in range(12):
+            await hub.messages.post(agent, "general", f"note {i}")
+        last = await hub.store.last_event_seq()
+        scan = await hub.store.a2a_scan(5)  # fewer than the events waiting: still one step
+        assert scan.cursor < last - 5
+        assert (scan.upto, scan.events) == (last, [])
+    finally:
+        await hub.close()

@@ -64,6 +64,7 @@ EVENTS = Query(
     "THEN payload END AS payload "
     "FROM events WHERE seq > :seq ORDER BY seq LIMIT :limit"
 )
+ANY_REMOTE = Query("SELECT EXISTS (SELECT 1 FROM a2a_remotes)")
 ADVANCE = Query("UPDATE a2a_cursor SET seq = :upto WHERE id = 1 AND seq = :start")
 HEADS = Query(
     "SELECT o.*, a.name AS agent, r.url, r.token "
@@ -156,8 +157,14 @@ async def remove(conn: Session, name: str) -> A2ARemote:
 
 
 async def scan(conn: Session, limit: int) -> A2AScan:
-    """Read up to ``limit`` events after the cursor; decode only remote agents' inbox items."""
+    """Read up to ``limit`` events after the cursor; decode only remote agents' inbox items.
+    With no remote agent at all, none of the log can be for one: the scan ends at its last
+    event (read first, so an agent registered meanwhile is seen and its items are not
+    skipped), without reading the rest page by page."""
     start = int(await conn.value(CURSOR))
+    last = await event_log.last_seq(conn)
+    if last > start and not await conn.value(ANY_REMOTE):
+        return A2AScan(start, last, [])
     read = await conn.rows(EVENTS, type=INBOX_ITEM, seq=start, limit=limit)
     found = [event_log.stored(r) for r in read if r["payload"] is not None]
     return A2AScan(start, read[-1]["seq"] if read else start, found)
