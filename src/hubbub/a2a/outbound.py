@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 
 from hubbub.core.a2a_remotes import (
@@ -101,46 +100,6 @@ def endpoint(url: str) -> tuple[str, int]:
         raise ForwardError(f"bad URL: {error}", permanent=True) from None
 
 
-class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Connects like :class:`~hubbub.server.webhooks.CheckedBackend`, except that exactly one
-    host and port (a registered URL's) may reach a non-public address."""
-
-    def __init__(
-        self, policy: OutboundPolicy, pinned: tuple[str, int], resolver: Resolver = resolve
-    ) -> None:
-        self._pinned = pinned
-        self._open = CheckedBackend(policy, allow_private=True, resolver=resolver)
-        self._checked = CheckedBackend(policy, resolver=resolver)
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Connect through the backend this host and port get."""
-        key = (host.rstrip(".").lower().strip("[]"), port)
-        backend = self._open if key == self._pinned else self._checked
-        return await backend.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Never: remote agents are reached over TCP."""
-        raise InvalidInput(f"the hub does not send to a Unix socket ({path})", code=FORBIDDEN)
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait between connection retries."""
-        await self._checked.sleep(seconds)
-
-
 class A2AForwarder:
     """Reads Agent Cards and sends messages to remote agents with the A2A SDK's client."""
 
@@ -160,7 +119,7 @@ class A2AForwarder:
 
     def _http(self, target: RemoteTarget, timeout: float | None = None) -> httpx.AsyncClient:
         """A client for one remote: its token sent, its URL's host and port pinned."""
-        backend = PinnedBackend(self._policy, endpoint(target.url), self._resolver)
+        backend = CheckedBackend(self._policy, pinned=endpoint(target.url), resolver=self._resolver)
         headers = {"User-Agent": "hubbub-a2a"}
         if target.token:
             headers["Authorization"] = f"Bearer {target.token}"

@@ -52,13 +52,21 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend, connecting only to addresses the policy allows: each host
     is resolved here, once per connection, and the socket is opened to an address that
     passed, never to the name. A host none of whose addresses pass raises
-    :class:`~hubbub.core.errors.InvalidInput` (``forbidden_destination``)."""
+    :class:`~hubbub.core.errors.InvalidInput` (``forbidden_destination``). ``allow_private``
+    lets every host reach non-public addresses; ``pinned`` lets one host and port (a
+    registered remote agent's) alone."""
 
     def __init__(
-        self, policy: OutboundPolicy, *, allow_private: bool = False, resolver: Resolver = resolve
+        self,
+        policy: OutboundPolicy,
+        *,
+        allow_private: bool = False,
+        pinned: tuple[str, int] | None = None,
+        resolver: Resolver = resolve,
     ) -> None:
         self._policy = policy
         self._allow_private = allow_private
+        self._pinned = pinned
         self._resolve = resolver
         self._inner = httpcore.AnyIOBackend()
 
@@ -80,7 +88,10 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout:g} s") from None
         except OSError as error:
             raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from None
-        allowed = self._allowed(host, found)
+        private = (
+            self._allow_private or (host.rstrip(".").lower().strip("[]"), port) == self._pinned
+        )
+        allowed = self._allowed(host, found, private)
         failure: Exception | None = None
         for address in allowed:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -97,12 +108,13 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
         assert failure is not None
         raise failure
 
-    def _allowed(self, host: str, found: list[str]) -> list[str]:
-        """The addresses of ``found`` the policy allows, in order; raise if there is none."""
+    def _allowed(self, host: str, found: list[str], private: bool) -> list[str]:
+        """The addresses of ``found`` the policy allows (non-public ones too if ``private``),
+        in order; raise if there is none."""
         allowed: list[str] = []
         refusals: list[str] = []
         for text in found:
-            why = self._policy.refusal(address_of(text), allow_private=self._allow_private)
+            why = self._policy.refusal(address_of(text), allow_private=private)
             if why is None:
                 allowed.append(text)
             else:
